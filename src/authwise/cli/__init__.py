@@ -22,3 +22,10 @@ def _root() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+__all__ = ["advise", "app", "decode", "main", "server"]
+
+
+# Each module registers its commands on ``app`` when imported.
+from authwise.cli import advise, decode, server  # noqa: E402
