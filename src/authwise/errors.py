@@ -15,21 +15,39 @@ secrets::
     │       ├── NotYetValid        "not_yet_valid"
     │       └── RevokedToken       "revoked"
     ├── InvalidKey                 "invalid_key": a key or JWK (Set) we refuse to use
-    └── PolicyViolation            "policy_violation": a claim set refused at mint time
+    ├── PolicyViolation            "policy_violation": a claim set refused at mint time
+    ├── InvalidInput               "invalid_input": an account value refused (``field``)
+    ├── NotFound                   "not_found": no such user, session or client
+    ├── AuthenticationFailed       "invalid_credentials": one answer for every failed login
+    ├── InvalidSession             "invalid_session": unknown, expired or ended session
+    ├── InvalidGrant               "invalid_grant": refresh token unknown, expired, reused, revoked
+    ├── InvalidClient              "invalid_client": client authentication failed
+    └── StorageError               "storage_error": a store failed
+        ├── Conflict               "conflict": a unique value is taken (``what``)
+        └── StoreUnavailable       "store_unavailable": cannot reach the store; retry (HTTP 503)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationFailed",
     "AuthwiseError",
     "BadSignature",
+    "Conflict",
     "ExpiredToken",
     "InvalidClaim",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidInput",
     "InvalidKey",
+    "InvalidSession",
     "MalformedToken",
+    "NotFound",
     "NotYetValid",
     "PolicyViolation",
     "RevokedToken",
+    "StorageError",
+    "StoreUnavailable",
     "TokenError",
     "UnknownKey",
     "UnsupportedToken",
@@ -117,3 +135,66 @@ class PolicyViolation(AuthwiseError):
         self.rule = rule
         self.claim = claim
         super().__init__(f"{rule}: {detail}")
+
+
+class InvalidInput(AuthwiseError):
+    """A value refused by an account policy (username, password, role, tenant)."""
+
+    code = "invalid_input"
+    message = "invalid input"
+
+    def __init__(self, field: str, detail: str | None = None) -> None:
+        self.field = field
+        super().__init__(detail or f"invalid {field}")
+
+
+class NotFound(AuthwiseError):
+    code = "not_found"
+    message = "not found"
+
+
+class AuthenticationFailed(AuthwiseError):
+    """Wrong username or password, or a disabled account: deliberately one answer (S10)."""
+
+    code = "invalid_credentials"
+    message = "invalid username or password"
+
+
+class InvalidSession(AuthwiseError):
+    code = "invalid_session"
+    message = "invalid session"
+
+
+class InvalidGrant(AuthwiseError):
+    """RFC 6749 section 5.2 ``invalid_grant``: the refresh token is not (or no longer) good."""
+
+    code = "invalid_grant"
+    message = "invalid grant"
+
+
+class InvalidClient(AuthwiseError):
+    code = "invalid_client"
+    message = "client authentication failed"
+
+
+class StorageError(AuthwiseError):
+    code = "storage_error"
+    message = "storage error"
+
+
+class Conflict(StorageError):
+    """A unique value (``what``: "username", "session", "family", ...) is already taken."""
+
+    code = "conflict"
+    message = "already exists"
+
+    def __init__(self, what: str, detail: str | None = None) -> None:
+        self.what = what
+        super().__init__(detail or f"{what} already exists")
+
+
+class StoreUnavailable(StorageError):
+    """The store cannot be reached. Fail closed: the server answers 503 and retries later."""
+
+    code = "store_unavailable"
+    message = "service temporarily unavailable"

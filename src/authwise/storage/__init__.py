@@ -1,0 +1,61 @@
+"""Storage: the async contract (``authwise.storage.base``) and its backends.
+
+Only this package knows databases. ``authwise.storage.memory`` is the in-process backend
+(tests, single-process embedding); SQL and Redis backends live beside it.
+"""
+
+from authwise.storage.base import (
+    UNSET,
+    AuditEvent,
+    AuditKind,
+    AuditStore,
+    BusEvent,
+    BusEventKind,
+    ClientRecord,
+    ClientStore,
+    EventBus,
+    EventHandler,
+    KeyRecord,
+    KeyRingSnapshot,
+    KeyStore,
+    RefreshFamily,
+    RefreshStore,
+    RevocationKind,
+    RevocationRecord,
+    RevocationStore,
+    SessionRecord,
+    SessionStore,
+    Stores,
+    Subscription,
+    Unset,
+    UserRecord,
+    UserStore,
+)
+
+__all__ = [
+    "UNSET",
+    "AuditEvent",
+    "AuditKind",
+    "AuditStore",
+    "BusEvent",
+    "BusEventKind",
+    "ClientRecord",
+    "ClientStore",
+    "EventBus",
+    "EventHandler",
+    "KeyRecord",
+    "KeyRingSnapshot",
+    "KeyStore",
+    "RefreshFamily",
+    "RefreshStore",
+    "RevocationKind",
+    "RevocationRecord",
+    "RevocationStore",
+    "SessionRecord",
+    "SessionStore",
+    "Stores",
+    "Subscription",
+    "Unset",
+    "UserRecord",
+    "UserStore",
+]
