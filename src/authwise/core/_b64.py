@@ -15,7 +15,7 @@ from authwise.errors import MalformedToken
 __all__ = ["b64url_decode", "b64url_encode", "is_b64url"]
 
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
-_TO_STD = str.maketrans("-_", "+/")
+_TO_STD = bytes.maketrans(b"-_", b"+/")
 _FROM_STD = bytes.maketrans(b"+/", b"-_")
 _PAD = ("", "", "==", "=")
 # Value of each base64url character, for the trailing-bits check.
@@ -50,7 +50,6 @@ def b64url_decode(segment: str, *, checked: bool = False) -> bytes:
         mask = 0x0F if rem == 2 else 0x03
         if _VALUE[segment[-1]] & mask:
             raise MalformedToken("base64url: non-canonical trailing bits")
-    try:
-        return binascii.a2b_base64(segment.translate(_TO_STD) + _PAD[rem], strict_mode=True)
-    except binascii.Error as exc:  # pragma: no cover - excluded by the checks above
-        raise MalformedToken("base64url: undecodable") from exc
+    # The alphabet and length are already checked, so the lenient decoder sees only input
+    # the strict one would accept; bytes.translate is far faster than str.translate.
+    return binascii.a2b_base64((segment + _PAD[rem]).encode().translate(_TO_STD))

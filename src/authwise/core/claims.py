@@ -101,6 +101,12 @@ class ClaimsPolicy:
         for name in ("jti", "sid"):
             if name in claims:
                 _check_identifier(claims, name)
+        if "roles" in claims:
+            roles = claims["roles"]
+            if type(roles) is not list or not all(type(r) is str for r in roles):
+                raise InvalidClaim("roles", "roles must be an array of strings")
+        if "tenant" in claims and type(claims["tenant"]) is not str:
+            raise InvalidClaim("tenant", "tenant must be a string")
         return exp
 
 

@@ -13,7 +13,6 @@ minimal authorization claims in it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -236,6 +235,35 @@ VALUE_RULES: tuple[ValueRule, ...] = (
 _COMPILED = {rule.id: re.compile(rule.pattern) for rule in VALUE_RULES}
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
+# Minting scans every claim of every token, and names and most values (iss, aud, roles,
+# tenant) repeat endlessly: the verdict on each is remembered, in bounded memos.
+_MEMO_SIZE = 4096
+_MEMO_MAX_VALUE = 256
+_NAME_MEMO: dict[str, tuple[NameRule, ...]] = {}
+_VALUE_MEMO: dict[str, tuple[ValueRule, ...]] = {}
+
+
+def _name_hits(name: str) -> tuple[NameRule, ...]:
+    hits = _NAME_MEMO.get(name)
+    if hits is None:
+        normalized = normalize_claim_name(name)
+        hits = tuple(rule for rule in NAME_RULES if rule.matches(normalized))
+        if len(_NAME_MEMO) >= _MEMO_SIZE:
+            _NAME_MEMO.clear()
+        _NAME_MEMO[name] = hits
+    return hits
+
+
+def _value_hits(value: str) -> tuple[ValueRule, ...]:
+    hits = _VALUE_MEMO.get(value)
+    if hits is None:
+        hits = tuple(rule for rule in VALUE_RULES if rule.matches(value))
+        if len(value) <= _MEMO_MAX_VALUE:
+            if len(_VALUE_MEMO) >= _MEMO_SIZE:
+                _VALUE_MEMO.clear()
+            _VALUE_MEMO[value] = hits
+    return hits
+
 
 def normalize_claim_name(name: str) -> str:
     """``Client-Secret`` and ``client_secret`` both become ``clientsecret``."""
@@ -257,20 +285,35 @@ def luhn_ok(text: str) -> bool:
     return total % 10 == 0
 
 
-def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[str, str | None, Any]]:
-    """Yield (path, name, value) for every member and element, depth-first."""
-    if depth > _MAX_DEPTH:
+def _scan(
+    value: Any, path: str, name: str | None, depth: int, skip: frozenset[str], out: list[Finding]
+) -> None:
+    if name is not None:
+        for name_rule in _name_hits(name):
+            out.append(
+                Finding(name_rule.id, name_rule.severity, name_rule.message, name_rule.reason, path)
+            )
+    if isinstance(value, str):
+        if path not in skip:
+            for value_rule in _value_hits(value):
+                out.append(
+                    Finding(
+                        value_rule.id,
+                        value_rule.severity,
+                        value_rule.message,
+                        value_rule.reason,
+                        path,
+                    )
+                )
+    elif depth >= _MAX_DEPTH or len(out) >= _MAX_FINDINGS:
         return
-    if isinstance(value, dict):
-        for name, child in value.items():
-            child_path = f"{path}.{name}" if path else str(name)
-            yield child_path, str(name), child
-            yield from _walk(child, child_path, depth + 1)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            key = str(key)
+            _scan(child, f"{path}.{key}" if path else key, key, depth + 1, skip, out)
     elif isinstance(value, list):
         for i, child in enumerate(value):
-            child_path = f"{path}[{i}]"
-            yield child_path, None, child
-            yield from _walk(child, child_path, depth + 1)
+            _scan(child, f"{path}[{i}]", None, depth + 1, skip, out)
 
 
 def scan_claims(claims: dict[str, Any], *, skip: frozenset[str] = frozenset()) -> list[Finding]:
@@ -280,35 +323,8 @@ def scan_claims(claims: dict[str, Any], *, skip: frozenset[str] = frozenset()) -
     itself, such as ``jti``); their names are still checked.
     """
     findings: list[Finding] = []
-    for path, name, value in _walk(claims, "", 0):
-        if name is not None:
-            normalized = normalize_claim_name(name)
-            for name_rule in NAME_RULES:
-                if name_rule.matches(normalized):
-                    findings.append(
-                        Finding(
-                            name_rule.id,
-                            name_rule.severity,
-                            name_rule.message,
-                            name_rule.reason,
-                            path,
-                        )
-                    )
-        if isinstance(value, str) and path not in skip:
-            for value_rule in VALUE_RULES:
-                if value_rule.matches(value):
-                    findings.append(
-                        Finding(
-                            value_rule.id,
-                            value_rule.severity,
-                            value_rule.message,
-                            value_rule.reason,
-                            path,
-                        )
-                    )
-        if len(findings) >= _MAX_FINDINGS:
-            break
-    return findings
+    _scan(claims, "", None, 0, skip, findings)
+    return findings[:_MAX_FINDINGS]
 
 
 def rules_document() -> dict[str, Any]:

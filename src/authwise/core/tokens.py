@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from authwise.core._b64 import b64url_encode
 from authwise.core._json import dumps, loads_object
@@ -27,7 +27,7 @@ from authwise.core.jws import (
 )
 from authwise.core.keys import PrivateKey
 from authwise.core.rules import scan_claims
-from authwise.errors import ExpiredToken, InvalidClaim, PolicyViolation
+from authwise.errors import ExpiredToken, PolicyViolation
 
 __all__ = [
     "AccessToken",
@@ -83,41 +83,48 @@ class MintPolicy:
             raise ValueError(f"max_token_bytes must be between 256 and {DEFAULT_MAX_TOKEN_BYTES}")
 
 
-@dataclass(frozen=True, slots=True)
-class AccessToken:
-    """A verified access token. ``claims`` is read-only and holds every claim."""
+class AccessToken(NamedTuple):
+    """A verified access token. ``claims`` is read-only and holds every claim.
 
-    sub: str
-    iss: str
+    A named tuple, so building one on every verification costs next to nothing; the
+    convenience properties read the claims that :class:`ClaimsPolicy` has already validated.
+    """
+
+    claims: Mapping[str, Any]
     exp: float
     kid: str
-    claims: Mapping[str, Any]
-    jti: str | None = None
-    sid: str | None = None
-    iat: float | None = None
-    roles: tuple[str, ...] = ()
-    tenant: str | None = None
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any], exp: float, kid: str) -> AccessToken:
-        roles = claims.get("roles", ())
-        if not isinstance(roles, list | tuple) or not all(type(r) is str for r in roles):
-            raise InvalidClaim("roles", "roles must be an array of strings")
-        tenant = claims.get("tenant")
-        if tenant is not None and type(tenant) is not str:
-            raise InvalidClaim("tenant", "tenant must be a string")
-        return cls(
-            sub=claims["sub"],
-            iss=claims["iss"],
-            exp=exp,
-            kid=kid,
-            claims=MappingProxyType(claims),
-            jti=claims.get("jti"),
-            sid=claims.get("sid"),
-            iat=claims.get("iat"),
-            roles=tuple(roles),
-            tenant=tenant,
-        )
+        return cls(MappingProxyType(claims), exp, kid)
+
+    @property
+    def sub(self) -> str:
+        return cast(str, self.claims["sub"])
+
+    @property
+    def iss(self) -> str:
+        return cast(str, self.claims["iss"])
+
+    @property
+    def jti(self) -> str | None:
+        return self.claims.get("jti")
+
+    @property
+    def sid(self) -> str | None:
+        return self.claims.get("sid")
+
+    @property
+    def iat(self) -> float | None:
+        return self.claims.get("iat")
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(self.claims.get("roles", ()))
+
+    @property
+    def tenant(self) -> str | None:
+        return self.claims.get("tenant")
 
 
 class RevocationCheck(Protocol):
