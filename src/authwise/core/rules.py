@@ -2,9 +2,12 @@
 
 One definition serves three readers: the mint-time payload policy (every ``error`` finding
 refuses the token), the ``authwise lint`` / ``decode`` CLI, and the in-browser decoder, which
-receives :func:`rules_document` as JSON and runs the same patterns. Patterns therefore use only
-the regular-expression syntax that Python and JavaScript read alike (no ``\\d``, ``\\s`` or
-``\\b``, whose meanings differ between the two).
+receives :func:`rules_document` as JSON and runs the same patterns. The token lint rules (alg,
+time claims, encoding, size) live beside these as data in :mod:`authwise.core._lint_catalog`
+and travel in the same document, so both evaluators share one set of ids, severities,
+messages, reasons and thresholds. Patterns use only the regular-expression syntax that Python
+and JavaScript read alike (no ``\\d``, ``\\s`` or ``\\b``, whose meanings differ between
+the two).
 
 The seed's rule: anyone holding a token can decode it, so put only ``sub``, ``exp``, ``iat`` and
 minimal authorization claims in it.
@@ -16,10 +19,28 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from authwise.core._lint_catalog import (
+    ALGORITHM_SIGNATURE_BYTES,
+    EXPECTED_ALGORITHMS,
+    LINT_RULES,
+    LINT_RULES_BY_ID,
+    THRESHOLDS,
+    UNTRUSTED_KEY_HEADERS,
+    LintRule,
+)
+
 __all__ = [
+    "ALGORITHM_SIGNATURE_BYTES",
+    "EXPECTED_ALGORITHMS",
+    "LINT_RULES",
+    "LINT_RULES_BY_ID",
     "NAME_RULES",
+    "SCAN_SKIP",
+    "THRESHOLDS",
+    "UNTRUSTED_KEY_HEADERS",
     "VALUE_RULES",
     "Finding",
+    "LintRule",
     "NameRule",
     "Severity",
     "ValueRule",
@@ -31,8 +52,10 @@ __all__ = [
 
 Severity = Literal["error", "warning", "info"]
 
-_MAX_DEPTH = 32
-_MAX_FINDINGS = 100
+_MAX_DEPTH = THRESHOLDS["max_json_depth"]
+_MAX_FINDINGS = THRESHOLDS["max_findings"]
+# Claims whose values an issuer mints at random: their names are checked, their values not.
+SCAN_SKIP = frozenset({"jti", "sid"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +351,24 @@ def scan_claims(claims: dict[str, Any], *, skip: frozenset[str] = frozenset()) -
 
 
 def rules_document() -> dict[str, Any]:
-    """The rules as plain data, for the in-browser decoder (same patterns, same messages)."""
+    """Every rule as plain data, for the in-browser decoder (same patterns, same messages).
+
+    Patterns follow Python's ``re`` semantics; the browser evaluator reads an unescaped ``$``
+    as Python does (end of text, or before a final newline).
+    """
     return {
+        "version": 1,
+        "thresholds": dict(THRESHOLDS),
+        "algorithms": list(EXPECTED_ALGORITHMS),
+        "signature_bytes": dict(ALGORITHM_SIGNATURE_BYTES),
+        "untrusted_key_headers": list(UNTRUSTED_KEY_HEADERS),
+        "allowed_headers": ["alg", "kid", "typ"],
+        "access_token_typ": "at+jwt",
+        "scan_skip": sorted(SCAN_SKIP),
+        "lint_rules": [
+            {"id": r.id, "severity": r.severity, "message": r.message, "reason": r.reason}
+            for r in LINT_RULES
+        ],
         "name_rules": [
             {
                 "id": r.id,
