@@ -203,8 +203,10 @@ class AccessTokenIssuer:
         if not isinstance(sub, str) or not sub or "\x00" in sub:
             raise PolicyViolation("invalid-sub", "sub must be a non-empty string", "sub")
         aud = audience if isinstance(audience, str) else list(audience)
-        if not aud:
-            raise PolicyViolation("missing-aud", "an audience is required", "aud")
+        if not aud or (type(aud) is list and not all(type(a) is str and a for a in aud)):
+            raise PolicyViolation(
+                "missing-aud", "an audience (non-empty strings) is required", "aud"
+            )
         claims: dict[str, Any] = {}
         if extra:
             clash = _REGISTERED & extra.keys()
@@ -221,12 +223,21 @@ class AccessTokenIssuer:
             iat=now,
             jti=jti or b64url_encode(secrets.token_bytes(16)),
         )
+        # Refuse what the verifier would refuse (claims.py), rather than mint a dud token.
         if sid is not None:
+            if type(sid) is not str or not sid or len(sid) > 255 or "\x00" in sid:
+                raise PolicyViolation(
+                    "invalid-claim", "sid must be a short non-empty string", "sid"
+                )
             claims["sid"] = sid
         roles = list(roles)
+        if not all(type(r) is str for r in roles):
+            raise PolicyViolation("invalid-claim", "roles must be strings", "roles")
         if roles:
             claims["roles"] = roles
         if tenant is not None:
+            if type(tenant) is not str:
+                raise PolicyViolation("invalid-claim", "tenant must be a string", "tenant")
             claims["tenant"] = tenant
         for finding in scan_claims(claims, skip=frozenset({"jti", "sid"})):
             if finding.severity == "error":
