@@ -401,6 +401,8 @@ class BusEventKind(StrEnum):
     """``key`` is the hex digest of an ended or rotated session ID: drop it from caches."""
     USER_CHANGED = "user_changed"
     """``key`` is a user ID whose record changed: drop it from caches."""
+    KEYS_CHANGED = "keys_changed"
+    """The signing key ring was saved by some process: reload it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
