@@ -56,7 +56,8 @@ class ClaimsPolicy:
         object.__setattr__(self, "audiences", audiences)
         if not 0 <= self.leeway <= MAX_LEEWAY:
             raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY} seconds")
-        missing = {"exp", "aud", "iss"} - self.required
+        # sub too: AccessToken.sub reads it, and a token about no one authorizes nothing.
+        missing = {"exp", "aud", "iss", "sub"} - self.required
         if missing:
             raise ValueError(f"claims {sorted(missing)} are always required")
 
@@ -95,9 +96,7 @@ class ClaimsPolicy:
                 raise InvalidClaim("aud", "audience mismatch")
         else:
             raise InvalidClaim("aud", "aud must be a string or a non-empty array of strings")
-        sub = claims.get("sub")
-        if sub is not None or "sub" in claims:
-            _check_identifier(claims, "sub")
+        _check_identifier(claims, "sub")
         for name in ("jti", "sid"):
             if name in claims:
                 _check_identifier(claims, name)
