@@ -1,0 +1,64 @@
+"""The SQL backend: SQLAlchemy Core on SQLite (the embedded default) and PostgreSQL.
+
+    stores = await open_sql_stores("sqlite:///var/authwise.db")    # or postgresql://...
+    ...
+    await stores.aclose()
+
+The schema is :mod:`authwise.storage.sql.schema`; :func:`upgrade` applies the packaged Alembic
+migrations (run it before opening the stores: ``authwise db upgrade`` or the first start).
+SQL has no cross-process push, so the bundle's event bus is in-process; a deployment of more
+than one process puts Redis in front for sessions, revocations and events
+(:func:`authwise.storage.redis.open_redis_stores`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from authwise.storage.base import Stores
+from authwise.storage.memory import InProcessEventBus
+from authwise.storage.sql._accounts import SqlAuditStore, SqlClientStore, SqlKeyStore, SqlUserStore
+from authwise.storage.sql._engine import Database, normalize_url
+from authwise.storage.sql._state import SqlRefreshStore, SqlRevocationStore, SqlSessionStore
+from authwise.storage.sql.migrate import current_revision, head_revision, upgrade
+
+__all__ = [
+    "Database",
+    "SqlAuditStore",
+    "SqlClientStore",
+    "SqlKeyStore",
+    "SqlRefreshStore",
+    "SqlRevocationStore",
+    "SqlSessionStore",
+    "SqlUserStore",
+    "current_revision",
+    "head_revision",
+    "normalize_url",
+    "open_sql_stores",
+    "upgrade",
+]
+
+
+def sql_stores(db: Database) -> Stores:
+    """Every store over one :class:`Database` (closing the bundle disposes of its engine)."""
+    return Stores(
+        users=SqlUserStore(db),
+        sessions=SqlSessionStore(db),
+        refresh=SqlRefreshStore(db),
+        revocations=SqlRevocationStore(db),
+        audit=SqlAuditStore(db),
+        keys=SqlKeyStore(db),
+        clients=SqlClientStore(db),
+        events=InProcessEventBus(),
+    )
+
+
+async def open_sql_stores(url: str | URL, *, schema: str | None = None) -> Stores:
+    """Open the stores on the database at ``url``: ``sqlite:///path`` (or
+    ``sqlite+aiosqlite:///path``) or ``postgresql://user@host/db`` (``postgres://`` and
+    ``postgresql+asyncpg://`` too). ``schema`` selects a PostgreSQL schema (its search path).
+
+    The schema must be migrated (:func:`upgrade`). Nothing connects until the first call, so
+    an unreachable database shows as :class:`~authwise.errors.StoreUnavailable` then.
+    """
+    return sql_stores(Database(url, schema=schema))

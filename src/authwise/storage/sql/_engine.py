@@ -1,0 +1,164 @@
+"""One async SQLAlchemy engine per deployment, with authwise's connection rules.
+
+- URLs are normalised to the async drivers: ``sqlite:///p`` becomes ``sqlite+aiosqlite:///p``,
+  ``postgresql://`` (and ``postgres://``) becomes ``postgresql+asyncpg://``.
+- SQLite runs in WAL mode with ``busy_timeout``, foreign keys and ``synchronous=NORMAL``, over
+  a single pooled connection: every statement of this process is serialised through it, and
+  write transactions start with ``BEGIN IMMEDIATE`` so that a second process on the same file
+  waits for the write lock instead of failing half-way through a transaction.
+- PostgreSQL runs at READ COMMITTED: every compare-and-set is one ``UPDATE ... WHERE`` whose
+  condition PostgreSQL re-checks on the newest row version, so concurrent writers serialise on
+  the row and exactly one of them matches.
+- Errors leave as the contract's: a unique violation is :class:`Conflict`, a server that cannot
+  be reached (refused, reset, timed out, restarting) is :class:`StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event, func
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from authwise.errors import Conflict, StorageError, StoreUnavailable
+
+__all__ = ["Database", "SqlStore", "normalize_url"]
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+_WRITE = "authwise_write"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_S = 5.0
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The async-driver form of a SQLite or PostgreSQL URL; ``ValueError`` for anything else."""
+    parsed = make_url(url)
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ValueError(f"unsupported database URL scheme: {parsed.drivername!r}")
+    return parsed.set(drivername=driver)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver must not open transactions on its own: _sqlite_begin says how they start.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get(_WRITE, True)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """The engine, its dialect, and transactions that speak the contract's errors."""
+
+    def __init__(self, url: str | URL, *, schema: str | None = None, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        self.schema = schema
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = self._create_engine(echo)
+        self._closed = False
+
+    def _create_engine(self, echo: bool) -> AsyncEngine:
+        if self.is_sqlite:
+            if self.schema is not None:
+                raise ValueError("a schema applies to PostgreSQL only")
+            options: dict[str, Any] = {}
+            if self.url.database not in (None, "", ":memory:"):
+                options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+            engine = create_async_engine(self.url, echo=echo, **options)
+            event.listen(engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
+            return engine
+        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
+        if self.schema is not None:
+            connect_args["server_settings"] = {"search_path": self.schema}
+        return create_async_engine(
+            self.url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=CONNECT_TIMEOUT_S,
+            connect_args=connect_args,
+        )
+
+    @contextlib.asynccontextmanager
+    async def begin(self, what: str = "") -> AsyncIterator[AsyncConnection]:
+        """A write transaction; ``what`` names the unique value a conflict is about."""
+        async with self._mapped(what), self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a deferred one on SQLite: readers never block writers)."""
+        async with self._mapped(""), self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: False})
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _mapped(self, what: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except IntegrityError as exc:
+            raise Conflict(what or "record", "unique constraint violated") from exc
+        except (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable("database connection lost") from exc
+            raise StorageError(f"database error: {type(exc.orig).__name__}") from exc
+
+    def greatest(self, a: Any, b: Any) -> ColumnElement[Any]:
+        """``max(a, b)`` of two scalars, in this dialect's spelling."""
+        return func.max(a, b) if self.is_sqlite else func.greatest(a, b)
+
+    def binary(self, column: Any) -> Any:
+        """``column`` compared by code point, as the memory backend sorts, whatever collation
+        the PostgreSQL database was created with."""
+        return column if self.is_sqlite else column.collate("C")
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.engine.dispose()
+
+
+class SqlStore:
+    """Base of every SQL store: they share one :class:`Database`, closed once by whichever
+    store of a bundle is closed first."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def aclose(self) -> None:
+        await self._db.aclose()

@@ -1,0 +1,74 @@
+"""Run the SQL migrations from Python (``authwise db upgrade``, and the server's first start).
+
+The migrations ship inside the package (``migrations/``). Alembic runs on a connection of the
+same async engine the stores use, through ``AsyncConnection.run_sync``: no synchronous driver,
+and the same connection settings (WAL, foreign keys, the PostgreSQL schema).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Connection
+
+from authwise.storage.sql._engine import Database
+
+__all__ = ["HEAD", "current_revision", "head_revision", "upgrade"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+HEAD = "head"
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic configuration pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        rendered = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this version of authwise ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # noqa: S101 - the package always ships migrations
+    return head
+
+
+async def upgrade(url: str | URL, *, revision: str = HEAD, schema: str | None = None) -> None:
+    """Bring the database at ``url`` (optionally one PostgreSQL ``schema``) up to ``revision``.
+
+    Idempotent: upgrading a database that is already there changes nothing. Raises
+    :class:`~authwise.errors.StoreUnavailable` when the database cannot be reached.
+    """
+    config = alembic_config()
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    db = Database(url, schema=schema)
+    try:
+        async with db.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await db.aclose()
+
+
+async def current_revision(url: str | URL, *, schema: str | None = None) -> str | None:
+    """The revision the database is at (None for a database never migrated)."""
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    db = Database(url, schema=schema)
+    try:
+        async with db.read() as conn:
+            return await conn.run_sync(read)
+    finally:
+        await db.aclose()
