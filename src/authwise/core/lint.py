@@ -46,6 +46,7 @@ __all__ = [
     "KID_UNUSUAL_PATTERN",
     "Report",
     "Verification",
+    "describe_time",
     "human_duration",
     "lint_claims",
     "lint_token",
@@ -472,3 +473,14 @@ def verify_signature(token: str, keys: KeySet) -> Verification:
     except BadSignature:
         return Verification(False, "bad_signature", key.kid)
     return Verification(True, "verified", key.kid)
+
+
+def describe_time(claim: str, value: float, now: int) -> str:
+    """``expires in 4 min``, ``expired 3 days ago``, ``issued 2 min ago``, ``valid in 1 h``."""
+    delta = value - now
+    span = human_duration(abs(delta))
+    if claim == "exp":
+        return f"expires in {span}" if delta > 0 else f"expired {span} ago"
+    if claim == "nbf":
+        return f"valid in {span}" if delta > 0 else f"valid since {span} ago"
+    return f"issued in {span} (in the future)" if delta > 0 else f"issued {span} ago"
