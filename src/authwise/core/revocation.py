@@ -100,8 +100,16 @@ class RevocationSet:
 
     def check(self, token: AccessToken, now: float) -> None:
         """Raise :class:`RevokedToken` if ``token`` is revoked at ``now``."""
+        if not (self._sids or self._jtis or self._users):  # the common case: nothing revoked
+            return
+        c = token.claims
         claim = self.reason(
-            now, sub=token.sub, iss=token.iss, jti=token.jti, sid=token.sid, iat=token.iat
+            now,
+            sub=c.get("sub"),
+            iss=c.get("iss"),
+            jti=c.get("jti"),
+            sid=c.get("sid"),
+            iat=c.get("iat"),
         )
         if claim is not None:
             raise RevokedToken(claim, "token revoked")
