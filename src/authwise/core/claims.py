@@ -5,7 +5,6 @@ The clock is injected: ``validate(claims, now)`` takes the time as a number and 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,20 +14,23 @@ from authwise.errors import ExpiredToken, InvalidClaim, NotYetValid
 __all__ = ["MAX_LEEWAY", "ClaimsPolicy", "numeric_date"]
 
 MAX_LEEWAY = 60
+# 9999-12-31T23:59:59Z. Anything later is not a date but a bug, most often milliseconds
+# where seconds belong, which would make a token live for millennia (J13 "huge" values).
+MAX_NUMERIC_DATE = 253_402_300_799
 
 
 def numeric_date(claims: dict[str, Any], name: str) -> float | None:
-    """A NumericDate claim: a finite, non-negative JSON number (never a bool), or None."""
+    """A NumericDate claim: a non-negative JSON number up to year 9999 (never a bool), or None."""
     value = claims.get(name)
     if value is None:
         if name in claims:
             raise InvalidClaim(name, f"{name} is null")
         return None
     if type(value) is int:
-        if value < 0:
-            raise InvalidClaim(name, f"{name} is negative")
+        if not 0 <= value <= MAX_NUMERIC_DATE:
+            raise InvalidClaim(name, f"{name} is negative or beyond year 9999")
         return value
-    if type(value) is float and math.isfinite(value) and value >= 0:
+    if type(value) is float and 0 <= value <= MAX_NUMERIC_DATE:
         return value
     raise InvalidClaim(name, f"{name} is not a NumericDate")
 
