@@ -28,6 +28,8 @@ from authwise.storage.base import (
 )
 from authwise.storage.memory import memory_stores
 
+from .backends import _drop_test_databases, make_backends  # noqa: F401 - a fixture
+
 
 @dataclass
 class Backend:
@@ -51,6 +53,8 @@ async def memory_backend() -> AsyncIterator[Backend]:
 BACKENDS: dict[str, Callable[[], AbstractAsyncContextManager[Backend]]] = {
     "memory": memory_backend,
 }
+# SQLite, PostgreSQL and Redis: isolated per test, against the real servers (backends.py).
+BACKENDS.update(make_backends(Backend))
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -84,6 +84,7 @@ class RedisSubscription:
         self._task = asyncio.create_task(self._run(), name="authwise-redis-subscriber")
 
     async def close(self) -> None:
+        self._bus._subscriptions.discard(self)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -93,12 +94,23 @@ class RedisSubscription:
 
 
 class RedisEventBus(RedisStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._subscriptions: set[RedisSubscription] = set()
+
+    async def aclose(self) -> None:
+        """Close every subscription still open, then the shared connection."""
+        for subscription in list(self._subscriptions):
+            await subscription.close()
+        await super().aclose()
+
     async def publish(self, event: BusEvent) -> None:
         async with unavailable():
             await self._redis.publish(self._keys.events, event.to_json())
 
     async def subscribe(self, handler: EventHandler) -> RedisSubscription:
         subscription = RedisSubscription(self, handler)
+        self._subscriptions.add(subscription)
         try:
             await subscription.start()
         except BaseException:
