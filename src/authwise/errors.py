@@ -17,6 +17,7 @@ secrets::
     ├── InvalidKey                 "invalid_key": a key or JWK (Set) we refuse to use
     ├── PolicyViolation            "policy_violation": a claim set refused at mint time
     ├── InvalidInput               "invalid_input": an account value refused (``field``)
+    │   └── InvalidTarget          "invalid_target": an audience we do not mint for (RFC 8707)
     ├── NotFound                   "not_found": no such user, session or client
     ├── AuthenticationFailed       "invalid_credentials": one answer for every failed login
     ├── InvalidSession             "invalid_session": unknown, expired or ended session
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidInput",
     "InvalidKey",
     "InvalidSession",
+    "InvalidTarget",
     "MalformedToken",
     "NotFound",
     "NotYetValid",
@@ -146,6 +148,14 @@ class InvalidInput(AuthwiseError):
     def __init__(self, field: str, detail: str | None = None) -> None:
         self.field = field
         super().__init__(detail or f"invalid {field}")
+
+
+class InvalidTarget(InvalidInput):
+    code = "invalid_target"
+    message = "unknown audience"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__("audience", detail or "unknown audience")
 
 
 class NotFound(AuthwiseError):

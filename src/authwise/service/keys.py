@@ -1,0 +1,96 @@
+"""The signing key ring, persisted in a :class:`~authwise.storage.KeyStore`.
+
+Private keys are stored only as PKCS#8 PEM encrypted under the deployment's key-encryption
+key (KEK). Loading advances the ring with :func:`authwise.core.keyring.rotate` (generating the
+first keys on first start) and saves any change with the store's compare-and-set, so when
+several processes start or rotate at once exactly one ring wins and the others adopt it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from authwise.core.keyring import KeyEntry, KeyRing, KeyState, RotationPolicy, rotate
+from authwise.core.keys import Algorithm, PrivateKey
+from authwise.errors import StorageError
+from authwise.storage.base import KeyRecord, KeyRingSnapshot, KeyStore
+
+__all__ = ["KeyManager"]
+
+MIN_KEK_BYTES = 16
+_ATTEMPTS = 5
+
+
+class KeyManager:
+    def __init__(
+        self,
+        store: KeyStore,
+        key_encryption_key: bytes,
+        *,
+        policy: RotationPolicy | None = None,
+        algorithm: Algorithm = "ES256",
+        make_key: Callable[[], PrivateKey] | None = None,
+    ) -> None:
+        if len(key_encryption_key) < MIN_KEK_BYTES:
+            # An empty password would make PrivateKey.to_pem write the key in plain.
+            raise ValueError(f"the key-encryption key must be at least {MIN_KEK_BYTES} bytes")
+        self._store = store
+        self._kek = key_encryption_key
+        self.policy = policy or RotationPolicy()
+        self._make_key = make_key or (lambda: PrivateKey.generate(algorithm))
+
+    def _decode(self, snapshot: KeyRingSnapshot) -> KeyRing:
+        entries = []
+        for record in snapshot.records:
+            key = PrivateKey.from_pem(
+                record.private_pem,
+                self._kek,
+                alg=record.alg,  # type: ignore[arg-type]
+                kid=record.kid,
+            )
+            entries.append(KeyEntry(key=key, state=KeyState(record.state), since=record.since))
+        return KeyRing(tuple(entries))
+
+    def _encode(self, ring: KeyRing, previous: KeyRingSnapshot) -> list[KeyRecord]:
+        # Re-encrypting a key gives new bytes each time: keep the stored PEM of known keys.
+        pems = {r.kid: r.private_pem for r in previous.records}
+        return [
+            KeyRecord(
+                kid=e.kid,
+                alg=e.key.alg,
+                state=e.state.value,
+                since=e.since,
+                private_pem=pems.get(e.kid) or e.key.to_pem(password=self._kek),
+            )
+            for e in ring.entries
+        ]
+
+    async def load(self, now: int, *, force_rotation: bool = False) -> KeyRing:
+        """The current ring, advanced to ``now`` (and rotated at once with ``force_rotation``)
+        and saved if that changed it. Raises :class:`InvalidKey` for a wrong KEK."""
+        for _ in range(_ATTEMPTS):
+            snapshot = await self._store.load()
+            ring = self._decode(snapshot)
+            advanced = rotate(ring, now, self.policy, self._make_key, force=force_rotation)
+            if _shape(advanced) == _shape(ring):
+                return ring
+            records = self._encode(advanced, snapshot)
+            if await self._store.save(records, expected_version=snapshot.version):
+                return advanced
+            force_rotation = False  # another process rotated first: adopt its ring
+        raise StorageError("key ring: too many concurrent updates")
+
+    async def retire(self, kid: str, now: int) -> KeyRing:
+        """Stop trusting ``kid`` at once (a compromised key); rotate first if it is active."""
+        for _ in range(_ATTEMPTS):
+            snapshot = await self._store.load()
+            ring = self._decode(snapshot).retire(kid, now)
+            if await self._store.save(
+                self._encode(ring, snapshot), expected_version=snapshot.version
+            ):
+                return ring
+        raise StorageError("key ring: too many concurrent updates")
+
+
+def _shape(ring: KeyRing) -> list[tuple[str, KeyState, int]]:
+    return [(e.kid, e.state, e.since) for e in ring.entries]

@@ -1,0 +1,207 @@
+"""Server-side sessions: login, validation with live roles, logout and device management."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from authwise.core import sessions as core_sessions
+from authwise.core.sessions import (
+    SESSION_PREFIX,
+    digests_equal,
+    is_well_formed,
+    new_handle,
+    new_session_id,
+    secret_digest,
+)
+from authwise.errors import InvalidSession
+from authwise.service.accounts import AccountsMixin
+from authwise.storage.base import AuditKind, SessionRecord, UserRecord
+
+__all__ = ["LoginResult", "SessionView", "SessionsMixin"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A new session. ``session_id`` goes into the cookie and nowhere else (never a log)."""
+
+    user: UserRecord
+    session: SessionRecord
+    session_id: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A validated session and its live user (roles, tenant read now, not at login)."""
+
+    user: UserRecord
+    session: SessionRecord
+    new_session_id: str | None = field(default=None, repr=False)
+    """Set when the ID was rotated (a privilege change): the server must set the cookie."""
+
+
+class SessionsMixin(AccountsMixin):
+    async def login(
+        self,
+        username: str,
+        password: str,
+        *,
+        client_addr: str | None = None,
+        user_agent: str | None = None,
+        current_session_id: str | None = None,
+    ) -> LoginResult:
+        """Check the password and start a session with a brand-new ID. A session ID the
+        browser already carried (``current_session_id``) is ended, never reused (S01)."""
+        user = await self.authenticate(username, password, client_addr=client_addr)
+        if current_session_id is not None:
+            await self.logout(current_session_id)
+        return await self.create_session(user, client_addr=client_addr, user_agent=user_agent)
+
+    async def create_session(
+        self,
+        user: UserRecord,
+        *,
+        client_addr: str | None = None,
+        user_agent: str | None = None,
+    ) -> LoginResult:
+        """Start a session for an already-authenticated user."""
+        now = self.now()
+        fresh = new_session_id()
+        expires_at, absolute = core_sessions.start_deadlines(now, self.config.sessions)
+        session = SessionRecord(
+            digest=fresh.digest,
+            handle=new_handle(),
+            user_id=user.id,
+            created_at=now,
+            rotated_at=now,
+            last_seen=now,
+            expires_at=expires_at,
+            absolute_expires_at=absolute,
+            client_addr=client_addr,
+            user_agent=user_agent[:512] if user_agent else user_agent,
+        )
+        await self.stores.sessions.create(session)
+        await self._audit(
+            AuditKind.LOGIN_OK,
+            user_id=user.id,
+            client_addr=client_addr,
+            detail={"method": "session", "session": session.handle},
+        )
+        return LoginResult(user, session, fresh.session_id)
+
+    async def _find_session(self, session_id: str) -> SessionRecord:
+        if not is_well_formed(session_id, SESSION_PREFIX):
+            raise InvalidSession
+        digest = secret_digest(session_id)
+        session = await self.stores.sessions.get(digest)
+        if session is None or not digests_equal(session.digest, digest):
+            raise InvalidSession
+        return session
+
+    async def validate_session(self, session_id: str) -> SessionView:
+        """The session this cookie value names and its live user, or :class:`InvalidSession`
+        (never issued, ended, expired, or its user gone or disabled).
+
+        Slides the idle deadline (writing at most once per ``touch_interval``) and rotates
+        the ID when the user's privileges changed since it was issued."""
+        session = await self._find_session(session_id)
+        now = self.now()
+        user = await self._user_for_use(session.user_id)
+        decision = core_sessions.check(
+            session, now, self.config.sessions, not_before=0 if user is None else user.not_before
+        )
+        if not decision.active or user is None:
+            await self._drop_session(session)
+            raise InvalidSession
+        if decision.rotate:
+            fresh = new_session_id()
+            # Stamp the new ID no earlier than not_before (which is one second ahead, see
+            # _move_not_before), or a request later in this second would rotate it again.
+            rotated = await self.stores.sessions.rotate(
+                session.digest,
+                fresh.digest,
+                now=max(now, user.not_before),
+                expires_at=decision.expires_at,
+            )
+            if rotated is None:
+                return await self._lost_rotation(session, user)
+            await self._sessions_ended([session])
+            await self._audit(
+                AuditKind.SESSION_ROTATED, user_id=user.id, detail={"session": session.handle}
+            )
+            return SessionView(user, rotated, fresh.session_id)
+        if decision.touch:
+            await self.stores.sessions.touch(
+                session.digest, last_seen=now, expires_at=decision.expires_at
+            )
+        return SessionView(user, session)
+
+    async def _lost_rotation(self, session: SessionRecord, user: UserRecord) -> SessionView:
+        # A concurrent request with the same cookie rotated the ID first: the session lives on
+        # under the new ID (that response carries the cookie), so this request may proceed.
+        # If the session was ended instead, it is refused.
+        for live in await self.stores.sessions.list_for_user(user.id):
+            if live.handle == session.handle:
+                return SessionView(user, live)
+        raise InvalidSession
+
+    async def _drop_session(self, session: SessionRecord) -> None:
+        deleted = await self.stores.sessions.delete(session.digest)
+        if deleted is not None:
+            await self._sessions_ended([deleted])
+
+    async def logout(self, session_id: str) -> bool:
+        """End the session this cookie value names; False if there was none."""
+        try:
+            session = await self._find_session(session_id)
+        except InvalidSession:
+            return False
+        deleted = await self.stores.sessions.delete(session.digest)
+        if deleted is None:
+            return False
+        await self._sessions_ended([deleted])
+        await self._audit(
+            AuditKind.LOGOUT, user_id=deleted.user_id, detail={"session": deleted.handle}
+        )
+        return True
+
+    async def list_sessions(self, user_id: str) -> list[SessionRecord]:
+        """The user's live sessions (device list), oldest first."""
+        now = self.now()
+        policy = self.config.sessions
+        return [
+            s
+            for s in await self.stores.sessions.list_for_user(user_id)
+            if core_sessions.check(s, now, policy).active
+        ]
+
+    async def revoke_session(
+        self, user_id: str, handle: str, *, actor_id: str | None = None
+    ) -> bool:
+        """End one of the user's sessions by its public handle; False if it is not theirs."""
+        deleted = await self.stores.sessions.delete_by_handle(user_id, handle)
+        if deleted is None:
+            return False
+        await self._sessions_ended([deleted])
+        await self._audit(
+            AuditKind.SESSION_REVOKED,
+            user_id=user_id,
+            actor_id=actor_id,
+            detail={"session": handle},
+        )
+        return True
+
+    async def revoke_sessions(
+        self, user_id: str, *, keep_handle: str | None = None
+    ) -> list[SessionRecord]:
+        """ "Log out everywhere" (``keep_handle`` None) or "log out other devices": ends the
+        sessions, the refresh families, and the access tokens minted so far (the kept session
+        gets a new ID on its next request)."""
+        now = self.now()
+        await self._move_not_before(user_id, now)
+        ended = await self._end_everything(user_id, now, keep_handle=keep_handle)
+        await self._audit(
+            AuditKind.SESSION_REVOKED,
+            user_id=user_id,
+            detail={"scope": "others" if keep_handle else "all"},
+        )
+        return ended.sessions

@@ -1,0 +1,303 @@
+"""JWT access tokens with rotating refresh tokens: the password and refresh_token grants,
+revocation (RFC 7009), introspection (RFC 7662) and the clients that may introspect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from authwise.core import refresh as core_refresh
+from authwise.core.accounts import new_client_secret
+from authwise.core.refresh import REFRESH_PREFIX, RefreshOutcome, derive_successor
+from authwise.core.revocation import entry_expiry
+from authwise.core.sessions import (
+    digests_equal,
+    is_well_formed,
+    new_handle,
+    secret_digest,
+)
+from authwise.core.tokens import AccessToken
+from authwise.errors import (
+    AuthenticationFailed,
+    InvalidClient,
+    InvalidGrant,
+    InvalidTarget,
+    TokenError,
+)
+from authwise.service._base import log
+from authwise.service.sessions import SessionsMixin
+from authwise.storage.base import (
+    AuditKind,
+    ClientRecord,
+    RefreshFamily,
+    RevocationKind,
+    RevocationRecord,
+    UserRecord,
+)
+
+__all__ = ["TokenResponse", "TokensMixin"]
+
+_DUMMY_DIGEST = bytes(32)
+_MAX_CLIENT_ID = 128
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResponse:
+    """A successful token response (RFC 6749 section 5.1). ``repr`` hides both tokens."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: int
+    sid: str
+    """The refresh family, also the ``sid`` claim of the access token."""
+    user: UserRecord
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 scheme name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body; serve it with ``Cache-Control: no-store``."""
+        return {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+        }
+
+
+class TokensMixin(SessionsMixin):
+    async def password_grant(
+        self,
+        username: str,
+        password: str,
+        *,
+        audience: str | None = None,
+        client_addr: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenResponse:
+        """Log in for tokens: a new refresh family and an access token bound to it."""
+        user = await self.authenticate(username, password, client_addr=client_addr)
+        return await self.issue_tokens(
+            user, audience=audience, client_addr=client_addr, user_agent=user_agent
+        )
+
+    async def issue_tokens(
+        self,
+        user: UserRecord,
+        *,
+        audience: str | None = None,
+        client_addr: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenResponse:
+        """Start a refresh family for an already-authenticated user (a login by password, or
+        a cookie session exchanging itself for tokens)."""
+        if user.disabled:
+            raise AuthenticationFailed
+        self._audience(audience)
+        now = self.now()
+        token, digest = core_refresh.new_refresh_token()
+        family = RefreshFamily(
+            family_id=core_refresh.new_family_id(),
+            user_id=user.id,
+            generation=0,
+            created_at=now,
+            rotated_at=now,
+            expires_at=core_refresh.family_deadline(now, self.config.refresh),
+            client_addr=client_addr,
+            user_agent=user_agent[:512] if user_agent else user_agent,
+        )
+        await self.stores.refresh.create(family, digest)
+        await self._audit(
+            AuditKind.LOGIN_OK,
+            user_id=user.id,
+            client_addr=client_addr,
+            detail={"method": "tokens", "family": family.family_id},
+        )
+        return self._respond(user, family.family_id, token, now, audience)
+
+    def _respond(
+        self, user: UserRecord, sid: str, refresh_token: str, now: int, audience: str | None
+    ) -> TokenResponse:
+        ttl = self.config.access_ttl
+        access = self.issuer.mint(
+            sub=user.id,
+            audience=self._audience(audience),
+            now=now,
+            ttl=ttl,
+            sid=sid,
+            roles=user.roles,
+            tenant=user.tenant,
+        )
+        return TokenResponse(access, refresh_token, ttl, sid, user)
+
+    def _audience(self, audience: str | None) -> str:
+        if audience is None:
+            return self.config.audiences[0]
+        if audience not in self.config.audiences:
+            raise InvalidTarget
+        return audience
+
+    async def refresh(
+        self,
+        refresh_token: str,
+        *,
+        audience: str | None = None,
+        client_addr: str | None = None,
+    ) -> TokenResponse:
+        """Exchange a refresh token for its successor and a fresh access token.
+
+        :class:`InvalidGrant` when the token is unknown (nothing else happens), expired,
+        revoked, or reused: reuse of a rotated token (other than the immediate predecessor
+        within the grace window) revokes the whole family and its access tokens."""
+        self._audience(audience)
+        if not is_well_formed(refresh_token, REFRESH_PREFIX):
+            raise InvalidGrant
+        digest = secret_digest(refresh_token)
+        found = await self.stores.refresh.find(digest)
+        if found is None:
+            raise InvalidGrant
+        family, generation = found
+        for _ in range(2):  # a lost compare-and-set is decided once more, on fresh state
+            now = self.now()
+            decision = core_refresh.decide(family, generation, now, self.config.refresh)
+            if decision.outcome is RefreshOutcome.REUSE:
+                await self._reuse_detected(family, generation, now, client_addr)
+                raise InvalidGrant
+            if not decision.grants:
+                raise InvalidGrant
+            user = await self._user_for_use(family.user_id)
+            if user is None:
+                await self._revoke_family(family.family_id, now)
+                raise InvalidGrant
+            successor = derive_successor(
+                self._refresh_secret, family.family_id, decision.generation, refresh_token
+            )
+            if decision.outcome is RefreshOutcome.GRACE:
+                return self._respond(user, family.family_id, successor, now, audience)
+            rotated = await self.stores.refresh.rotate(
+                family.family_id, generation, secret_digest(successor), now
+            )
+            if rotated is not None:
+                await self._audit(
+                    AuditKind.REFRESH_ROTATED,
+                    user_id=user.id,
+                    client_addr=client_addr,
+                    detail={"family": family.family_id, "generation": str(rotated.generation)},
+                )
+                return self._respond(user, family.family_id, successor, now, audience)
+            fresh = await self.stores.refresh.get(family.family_id)
+            if fresh is None:
+                raise InvalidGrant
+            family = fresh
+        raise InvalidGrant  # pragma: no cover - the second pass never rotates from the same state
+
+    async def _reuse_detected(
+        self, family: RefreshFamily, generation: int, now: int, client_addr: str | None
+    ) -> None:
+        log.warning(
+            "refresh token reuse: family %s generation %d (live %d) revoked",
+            family.family_id,
+            generation,
+            family.generation,
+        )
+        await self._audit(
+            AuditKind.REFRESH_REUSE,
+            user_id=family.user_id,
+            client_addr=client_addr,
+            detail={
+                "family": family.family_id,
+                "generation": str(generation),
+                "live_generation": str(family.generation),
+            },
+        )
+        await self._revoke_family(family.family_id, now)
+
+    async def _revoke_family(self, family_id: str, now: int) -> bool:
+        revoked = await self.stores.refresh.revoke(family_id, now)
+        # The sid entry is added even if another request revoked the family first: it is
+        # idempotent, and this request must not return before the access tokens are revoked.
+        await self._revoke_sid(family_id, now)
+        if revoked is not None:
+            await self._audit(
+                AuditKind.REVOKED, user_id=revoked.user_id, detail={"family": family_id}
+            )
+        return revoked is not None
+
+    async def revoke_token(self, token: str) -> None:
+        """RFC 7009: a refresh token ends its family (and the family's access tokens); an
+        access token is revoked by (``iss``, ``jti``). Unknown, invalid or expired tokens are
+        ignored: the answer is the same either way."""
+        now = self.now()
+        if is_well_formed(token, REFRESH_PREFIX):
+            found = await self.stores.refresh.find(secret_digest(token))
+            if found is not None:
+                await self._revoke_family(found[0].family_id, now)
+            return
+        try:
+            access = self.verifier.verify(token, now)
+        except TokenError:
+            return
+        if access.jti is None:
+            return
+        expires_at = entry_expiry(int(access.exp), 0, self.config.leeway)
+        await self._revoke(
+            RevocationRecord(
+                kind=RevocationKind.JTI, key=access.jti, issuer=access.iss, expires_at=expires_at
+            )
+        )
+        await self._audit(AuditKind.REVOKED, user_id=access.sub, detail={"jti": access.jti})
+
+    def verify_access_token(self, token: str) -> AccessToken:
+        """Verify one of this server's access tokens now, revocations included; raises a
+        :class:`~authwise.errors.TokenError`."""
+        return self.verifier.verify(token, self.now())
+
+    async def introspect(self, token: str) -> dict[str, Any]:
+        """RFC 7662 introspection (the caller has authenticated the client)."""
+        now = self.now()
+        if is_well_formed(token, REFRESH_PREFIX):
+            found = await self.stores.refresh.find(secret_digest(token))
+            if found is None:
+                return {"active": False}
+            family, generation = found
+            decision = core_refresh.decide(family, generation, now, self.config.refresh)
+            user = await self._user_for_use(family.user_id)
+            if decision.outcome is not RefreshOutcome.ROTATE or user is None:
+                return {"active": False}
+            return {
+                "active": True,
+                "token_type": "refresh_token",
+                "iss": self.config.issuer,
+                "sub": family.user_id,
+                "sid": family.family_id,
+                "iat": family.rotated_at,
+                "exp": min(family.expires_at, family.rotated_at + self.config.refresh.idle),
+            }
+        try:
+            access = self.verifier.verify(token, now)
+        except TokenError:
+            return {"active": False}
+        claims = dict(access.claims)
+        return {"active": True, "token_type": "access_token", **claims}
+
+    # -- clients ---------------------------------------------------------------------------------
+
+    async def create_client(self, name: str) -> tuple[ClientRecord, str]:
+        """A new OAuth client and its secret (shown once: only its digest is stored)."""
+        secret, digest = new_client_secret()
+        client = ClientRecord(
+            client_id=new_handle(), secret_digest=digest, name=name, created_at=self.now()
+        )
+        await self.stores.clients.create(client)
+        await self._audit(AuditKind.CLIENT_CREATED, detail={"client": client.client_id})
+        return client, secret
+
+    async def authenticate_client(self, client_id: str, client_secret: str) -> ClientRecord:
+        """The client these credentials name, or :class:`InvalidClient` (the same comparison
+        is made for an unknown client)."""
+        client = None
+        if 0 < len(client_id) <= _MAX_CLIENT_ID:
+            client = await self.stores.clients.get(client_id)
+        presented = secret_digest(client_secret)
+        expected = _DUMMY_DIGEST if client is None else client.secret_digest
+        if not digests_equal(presented, expected) or client is None:
+            raise InvalidClient
+        return client
