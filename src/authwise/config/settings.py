@@ -89,9 +89,10 @@ class ServerSettings:
     """Worker processes. More than one needs shared stores (PostgreSQL and Redis)."""
     server: ServerKind = "uvicorn"
     """ASGI server: ``uvicorn`` or ``granian``."""
-    public_url: str = "http://localhost:8000"
-    """The origin browsers and clients use to reach this server; the default issuer, and the
-    only origin allowed to make cookie-authenticated unsafe requests."""
+    public_url: str = ""
+    """The origin browsers and clients use to reach this server (``https://auth.example.com``);
+    the default issuer, and the only origin allowed to make cookie-authenticated unsafe
+    requests. Defaults to ``http://localhost:<port>``."""
     registration: bool = False
     """Allow anyone to create an account with ``POST /users``."""
     trust_proxy_headers: bool = False
@@ -106,7 +107,8 @@ class ServerSettings:
             raise ValueError("server.workers must be between 1 and 64")
         if self.server not in ("uvicorn", "granian"):
             raise ValueError("server.server must be 'uvicorn' or 'granian'")
-        object.__setattr__(self, "public_url", _origin(self.public_url, "server.public_url"))
+        url = self.public_url or f"http://localhost:{self.port}"
+        object.__setattr__(self, "public_url", _origin(url, "server.public_url"))
         if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
             raise ValueError("server.max_body_bytes must be between 1 KiB and 16 MiB")
 

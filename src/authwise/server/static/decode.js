@@ -446,17 +446,15 @@
 
   function largeContainers(claims, limit, t) {
     const found = [];
-    const stack = Array.from(claims).reverse().map(([name, value]) => [name, value, 1]);
+    const stack = Array.from(claims).reverse();
     while (stack.length && found.length < t.max_findings) {
-      const [path, value, depth] = stack.pop();
+      const [path, value] = stack.pop();
       let children;
       if (value instanceof Map) children = Array.from(value, ([k, v]) => [path + "." + k, v]);
       else if (Array.isArray(value)) children = value.map((v, i) => [path + "[" + i + "]", v]);
       else continue;
       if (children.length > limit) found.push([path, children.length]);
-      if (depth < t.max_json_depth) {
-        for (const [p, v] of children.reverse()) stack.push([p, v, depth + 1]);
-      }
+      stack.push(...children.reverse()); // depth is bounded: deep JSON never got this far
     }
     return found;
   }

@@ -1,0 +1,164 @@
+"""Who is calling: a session cookie or a bearer token, resolved for the routes.
+
+The hot path (``GET /me``) runs through :meth:`Authenticator.caller`: for a cookie, a shape
+check, one SHA-256 and a dict lookup when the session is cached; for a bearer token, the
+strict verifier with its verified-token cache and the live revocation set, then the cached
+user. Everything else falls through to the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authwise.core.sessions import SESSION_PREFIX, is_well_formed, secret_digest
+from authwise.errors import InvalidSession, TokenError
+from authwise.server.context import ServerContext
+from authwise.server.responses import ApiError
+from authwise.service import SessionView
+from authwise.storage.base import SessionRecord, UserRecord
+
+__all__ = ["ADMIN_ROLE", "Authenticator", "Caller", "clear_cookie", "session_cookie"]
+
+ADMIN_ROLE = "admin"
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="authwise"'}
+
+
+@dataclass(slots=True)
+class Caller:
+    user: UserRecord
+    auth_method: Literal["session", "bearer"]
+    roles: tuple[str, ...]
+    tenant: str | None
+    sid: str | None
+    session: SessionRecord | None = None
+    new_session_id: str | None = None
+    """A rotated session ID the response must set as the cookie."""
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+
+def session_cookie(ctx: ServerContext, session_id: str) -> str:
+    """The ``Set-Cookie`` value: ``__Host-`` prefixed, Secure, HttpOnly, SameSite, Path=/,
+    no Domain (S03). It lives as long as the session's absolute timeout at most."""
+    cookie = ctx.settings.cookie
+    parts = [
+        f"{cookie.cookie_name}={session_id}",
+        "Path=/",
+        f"Max-Age={ctx.settings.sessions.absolute_timeout}",
+        "HttpOnly",
+        f"SameSite={cookie.same_site.capitalize()}",
+    ]
+    if cookie.secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def clear_cookie(ctx: ServerContext) -> str:
+    cookie = ctx.settings.cookie
+    value = f"{cookie.cookie_name}=; Path=/; Max-Age=0; HttpOnly; SameSite={cookie.same_site.capitalize()}"
+    return value + "; Secure" if cookie.secure else value
+
+
+class Authenticator:
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self._cookie = ctx.settings.cookie.cookie_name
+
+    def session_id(self, request: Request) -> str | None:
+        return request.cookies.get(self._cookie)
+
+    async def from_session(self, session_id: str) -> Caller | None:
+        if not is_well_formed(session_id, SESSION_PREFIX):
+            return None
+        digest = secret_digest(session_id)
+        cache = self.ctx.cache
+        view = cache.session(digest)
+        new_id = None
+        if view is None:
+            try:
+                view = await self.ctx.service.validate_session(session_id)
+            except InvalidSession:
+                return None
+            new_id = view.new_session_id
+            if new_id is None:
+                cache.put_session(digest, view)
+            else:
+                cache.put_session(secret_digest(new_id), SessionView(view.user, view.session))
+        user = view.user
+        return Caller(
+            user=user,
+            auth_method="session",
+            roles=user.roles,
+            tenant=user.tenant,
+            sid=view.session.handle,
+            session=view.session,
+            new_session_id=new_id,
+        )
+
+    async def from_bearer(self, token: str) -> Caller | None:
+        service = self.ctx.service
+        try:
+            access = service.verifier.verify(token, service.now())
+        except TokenError:
+            return None
+        cache = self.ctx.cache
+        user = cache.user(access.sub)
+        if user is None:
+            user = await service.get_user(access.sub)
+            if user is None:
+                return None
+            cache.put_user(user)
+        if user.disabled:
+            return None
+        return Caller(
+            user=user,
+            auth_method="bearer",
+            roles=access.roles,
+            tenant=access.tenant,
+            sid=access.sid,
+        )
+
+    async def caller(self, request: Request, *, bearer: bool = True) -> Caller | None:
+        """The caller, or None. An ``Authorization`` header decides alone: a bad bearer token
+        is not rescued by a cookie."""
+        authorization = request.headers.get("authorization")
+        if authorization is not None:
+            if not bearer:
+                return None
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return None
+            return await self.from_bearer(token.strip())
+        session_id = request.cookies.get(self._cookie)
+        if session_id is None:
+            return None
+        return await self.from_session(session_id)
+
+    async def require(
+        self, request: Request, *, unsafe: bool = False, bearer: bool = True
+    ) -> Caller:
+        """The caller or 401; for an unsafe method by cookie, the CSRF checks or 403."""
+        caller = await self.caller(request, bearer=bearer)
+        if caller is None:
+            raise ApiError(401, "unauthorized", headers=_UNAUTHORIZED)
+        if (
+            unsafe
+            and caller.auth_method == "session"
+            and caller.sid is not None
+            and not self.ctx.csrf.check(request, caller.sid)
+        ):
+            raise ApiError(403, "csrf_failed", "Cross-site request refused.")
+        return caller
+
+
+def apply_rotation(ctx: ServerContext, caller: Caller, response: Response) -> Response:
+    """Set the new cookie when the session's ID was rotated during this request."""
+    if caller.new_session_id is not None:
+        response.headers.append("set-cookie", session_cookie(ctx, caller.new_session_id))
+    return response

@@ -1,0 +1,136 @@
+"""The in-process cache that keeps ``GET /me`` off the stores, kept coherent by push.
+
+Two maps: validated sessions by the SHA-256 digest of their ID, and users by ID. The service
+publishes ``session_ended`` (a digest) and ``user_changed`` (a user ID) on its event bus for
+every logout, revocation, rotation, role, tenant or password change and every disabling; the
+cache drops the matching entries the moment the event arrives, in every process. A short TTL
+(``sessions.cache_ttl``) bounds the damage of an event that never arrives.
+
+A hit is re-decided by the pure session state machine at the current time: an entry whose
+session has timed out, must rotate, or is due for its sliding-renewal write goes back to the
+service. The cache only ever saves the two store reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from authwise.core import sessions as core_sessions
+from authwise.core.sessions import SessionPolicy
+from authwise.service import SessionView
+from authwise.storage.base import BusEvent, BusEventKind, UserRecord
+
+__all__ = ["IdentityCache"]
+
+
+class IdentityCache:
+    __slots__ = ("_by_user", "_clock", "_policy", "_sessions", "_users", "maxsize", "ttl")
+
+    def __init__(
+        self,
+        policy: SessionPolicy,
+        clock: Callable[[], int],
+        *,
+        ttl: float,
+        maxsize: int = 50_000,
+    ) -> None:
+        self._policy = policy
+        self._clock = clock
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._sessions: dict[bytes, tuple[SessionView, float]] = {}
+        self._users: dict[str, tuple[UserRecord, float]] = {}
+        self._by_user: dict[str, set[bytes]] = {}
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def session(self, digest: bytes) -> SessionView | None:
+        """A cached view still valid now, without a rotation or a renewal write due."""
+        entry = self._sessions.get(digest)
+        if entry is None:
+            return None
+        view, until = entry
+        now = self._clock()
+        if now >= until:
+            self._drop_session(digest)
+            return None
+        decision = core_sessions.check(
+            view.session, now, self._policy, not_before=view.user.not_before
+        )
+        if not decision.active or decision.rotate or decision.touch:
+            self._drop_session(digest)
+            return None
+        return view
+
+    def put_session(self, digest: bytes, view: SessionView) -> None:
+        """Cache a view the service just validated (and, if it was due, touched)."""
+        if self.ttl <= 0:
+            return
+        now = self._clock()
+        decision = core_sessions.check(view.session, now, self._policy)
+        if decision.touch:
+            # The service wrote last_seen = now but hands back the record it read.
+            view = replace(view, session=replace(view.session, last_seen=now))
+        if len(self._sessions) >= self.maxsize:
+            self._drop_session(next(iter(self._sessions)))
+        self._sessions[digest] = (view, now + self.ttl)
+        self._by_user.setdefault(view.user.id, set()).add(digest)
+
+    def _drop_session(self, digest: bytes) -> None:
+        entry = self._sessions.pop(digest, None)
+        if entry is not None:
+            digests = self._by_user.get(entry[0].user.id)
+            if digests is not None:
+                digests.discard(digest)
+                if not digests:
+                    del self._by_user[entry[0].user.id]
+
+    # -- users (for bearer callers) -------------------------------------------------------------
+
+    def user(self, user_id: str) -> UserRecord | None:
+        entry = self._users.get(user_id)
+        if entry is None:
+            return None
+        if self._clock() >= entry[1]:
+            del self._users[user_id]
+            return None
+        return entry[0]
+
+    def put_user(self, user: UserRecord) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._users) >= self.maxsize:
+            del self._users[next(iter(self._users))]
+        self._users[user.id] = (user, self._clock() + self.ttl)
+
+    # -- coherence -------------------------------------------------------------------------------
+
+    def forget_user(self, user_id: str) -> None:
+        self._users.pop(user_id, None)
+        for digest in list(self._by_user.get(user_id, ())):
+            self._drop_session(digest)
+
+    def on_event(self, event: BusEvent) -> None:
+        """The event-bus handler."""
+        if event.kind is BusEventKind.SESSION_ENDED:
+            try:
+                self._drop_session(bytes.fromhex(event.key))
+            except ValueError:
+                return
+        elif event.kind is BusEventKind.USER_CHANGED:
+            self.forget_user(event.key)
+        elif (
+            event.kind is BusEventKind.REVOKED
+            and event.revocation is not None
+            and event.revocation.kind == "user"
+        ):
+            self.forget_user(event.revocation.key)
+
+    def clear(self) -> None:
+        self._sessions.clear()
+        self._users.clear()
+        self._by_user.clear()
+
+    def __len__(self) -> int:
+        return len(self._sessions) + len(self._users)

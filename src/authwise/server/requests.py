@@ -1,0 +1,117 @@
+"""Reading requests safely: bounded bodies, JSON or form fields, the client's address."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+
+from authwise.server.responses import ApiError
+
+__all__ = [
+    "client_addr",
+    "optional_text",
+    "read_fields",
+    "read_json_object",
+    "required_text",
+    "user_agent",
+]
+
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise ApiError(400)
+        if int(length) > limit:
+            raise ApiError(413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise ApiError(400, message="The form is not valid UTF-8.") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:
+            # RFC 6749 section 3.2: parameters must not be included more than once.
+            raise ApiError(400, message=f"The parameter {name!r} is repeated.")
+        fields[name] = value
+    return fields
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The body as one JSON object (415 for another content type, 400 for bad JSON)."""
+    if _media_type(request) != _JSON:
+        raise ApiError(415, message="Send application/json.")
+    body = await _read_body(request, limit)
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, message="The body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, message="The body must be a JSON object.")
+    return value
+
+
+async def read_fields(request: Request, limit: int, *, json: bool = True) -> dict[str, Any]:
+    """Form fields (``application/x-www-form-urlencoded``), or a JSON object when allowed."""
+    media_type = _media_type(request)
+    if media_type == _FORM:
+        return _form(await _read_body(request, limit))
+    if json and media_type == _JSON:
+        return await read_json_object(request, limit)
+    expected = "application/x-www-form-urlencoded or application/json" if json else _FORM
+    raise ApiError(415, message=f"Send {expected}.")
+
+
+def client_addr(request: Request, trust_proxy: bool) -> str:
+    """The client's address: the socket peer, or the first ``X-Forwarded-For`` hop when the
+    server is told to trust its proxy."""
+    if trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",", 1)[0].strip()[:64]
+    client = request.client
+    return client.host if client is not None else "unknown"
+
+
+def user_agent(request: Request) -> str | None:
+    value = request.headers.get("user-agent")
+    return value[:256] if value else None
+
+
+def optional_text(fields: dict[str, Any], name: str, *, max_length: int) -> str | None:
+    """A string field of 1..``max_length`` characters without NUL, or None when absent."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= max_length or "\x00" in value:
+        raise ApiError(400, "invalid_request", f"The field {name!r} is not valid.")
+    return value
+
+
+def required_text(fields: dict[str, Any], name: str, *, max_length: int) -> str:
+    """Like :func:`optional_text`, but absent is a 400 too."""
+    value = optional_text(fields, name, max_length=max_length)
+    if value is None:
+        raise ApiError(400, "invalid_request", f"The field {name!r} is required.")
+    return value

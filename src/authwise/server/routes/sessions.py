@@ -1,0 +1,163 @@
+"""Sessions: sign in and out, the current session, the device list, and ``GET /me``."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from authwise.errors import AuthenticationFailed
+from authwise.server.auth import Authenticator, Caller, apply_rotation, clear_cookie, session_cookie
+from authwise.server.context import ServerContext
+from authwise.server.requests import (
+    client_addr,
+    read_fields,
+    required_text,
+    user_agent,
+)
+from authwise.server.responses import NO_STORE, ApiError, json_response
+from authwise.server.routes.views import by_method, session_json, user_json
+
+__all__ = ["routes"]
+
+_NO_STORE_ONLY = {"Cache-Control": "no-store"}
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
+    service = ctx.service
+    settings = ctx.settings
+    limit = settings.server.max_body_bytes
+    trust_proxy = settings.server.trust_proxy_headers
+    metrics = ctx.metrics
+
+    def current_session_body(caller: Caller) -> dict[str, object]:
+        assert caller.session is not None  # noqa: S101 - session callers only
+        assert caller.sid is not None  # noqa: S101
+        return {
+            "user": user_json(caller.user),
+            "session": session_json(caller.session, caller.sid),
+            "csrf_token": ctx.csrf.token(caller.sid),
+        }
+
+    async def login(request: Request) -> Response:
+        if not ctx.csrf.same_origin(request):
+            raise ApiError(403, "cross_origin", "Cross-origin sign-in refused.")
+        fields = await read_fields(request, limit)
+        username = required_text(fields, "username", max_length=256)
+        password = required_text(fields, "password", max_length=1024)
+        addr = client_addr(request, trust_proxy)
+        html = _wants_html(request) and "json" not in request.headers.get("content-type", "")
+        try:
+            await ctx.throttle.before_login(username, addr)
+        except ApiError as exc:
+            if html and exc.status_code == 429:
+                return ctx.pages.render(
+                    "login.html",
+                    {"error": "Too many attempts. Try again in a minute."},
+                    429,
+                    exc.headers,
+                )
+            raise
+        try:
+            result = await service.login(
+                username,
+                password,
+                client_addr=addr,
+                user_agent=user_agent(request),
+                current_session_id=auth.session_id(request),
+            )
+        except AuthenticationFailed:
+            await ctx.throttle.login_failed(username)
+            metrics.logins.labels("failed").inc()
+            if html:
+                return ctx.pages.render("login.html", {"error": "Wrong username or password."}, 401)
+            raise ApiError(401, "invalid_credentials", "Invalid username or password.") from None
+        metrics.logins.labels("ok").inc()
+        cookie = session_cookie(ctx, result.session_id)
+        if html:
+            response: Response = RedirectResponse("/account", status_code=303)
+        else:
+            caller = Caller(
+                user=result.user,
+                auth_method="session",
+                roles=result.user.roles,
+                tenant=result.user.tenant,
+                sid=result.session.handle,
+                session=result.session,
+            )
+            response = json_response(current_session_body(caller), headers=NO_STORE)
+        response.headers.append("set-cookie", cookie)
+        return response
+
+    async def current(request: Request) -> Response:
+        caller = await auth.require(request, bearer=False)
+        return apply_rotation(
+            ctx, caller, json_response(current_session_body(caller), headers=NO_STORE)
+        )
+
+    async def logout(request: Request) -> Response:
+        caller = await auth.require(request, unsafe=True, bearer=False)
+        session_id = caller.new_session_id or auth.session_id(request)
+        if session_id is not None:
+            await service.logout(session_id)
+        return Response(status_code=204, headers={"set-cookie": clear_cookie(ctx)})
+
+    async def list_sessions(request: Request) -> Response:
+        caller = await auth.require(request)
+        sessions = await service.list_sessions(caller.user.id)
+        current_handle = caller.sid if caller.auth_method == "session" else None
+        body = {"sessions": [session_json(s, current_handle) for s in sessions]}
+        return apply_rotation(ctx, caller, json_response(body, headers=_NO_STORE_ONLY))
+
+    async def logout_everywhere(request: Request) -> Response:
+        caller = await auth.require(request, unsafe=True)
+        keep = request.query_params.get("keep_current", "false").lower()
+        if keep not in ("true", "false"):
+            raise ApiError(400, message="keep_current must be true or false.")
+        keep_handle = caller.sid if keep == "true" and caller.auth_method == "session" else None
+        ended = await service.revoke_sessions(caller.user.id, keep_handle=keep_handle)
+        response = json_response({"sessions": len(ended)})
+        if keep_handle is None and caller.auth_method == "session":
+            response.headers.append("set-cookie", clear_cookie(ctx))
+        return response
+
+    async def end_session(request: Request) -> Response:
+        caller = await auth.require(request, unsafe=True)
+        handle = request.path_params["handle"]
+        if not 0 < len(handle) <= 64 or not await service.revoke_session(caller.user.id, handle):
+            raise ApiError(404, message="No such session.")
+        return apply_rotation(ctx, caller, Response(status_code=204))
+
+    async def me(request: Request) -> Response:
+        caller = await auth.caller(request)
+        if caller is None:
+            raise ApiError(
+                401, "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="authwise"'}
+            )
+        user = caller.user
+        body = orjson.dumps(
+            {
+                "sub": user.id,
+                "username": user.username,
+                "roles": caller.roles,
+                "tenant": caller.tenant,
+                "auth_method": caller.auth_method,
+                "sid": caller.sid,
+            }
+        )
+        response = Response(body, media_type="application/json", headers=_NO_STORE_ONLY)
+        if caller.new_session_id is not None:
+            apply_rotation(ctx, caller, response)
+        return response
+
+    return [
+        by_method("/session", GET=current, POST=login, DELETE=logout),
+        by_method("/sessions", GET=list_sessions, DELETE=logout_everywhere),
+        Route("/sessions/{handle}", end_session, methods=["DELETE"]),
+        Route("/me", me, methods=["GET"]),
+    ]

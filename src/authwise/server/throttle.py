@@ -1,0 +1,75 @@
+"""Login and refresh throttling (S11), on the ``limits`` library.
+
+Per account, only *failed* attempts count, and every window slides: a flood of wrong passwords
+slows that account's sign-in for a minute, never locks it out for good, and a correct password
+never uses up the allowance. Per client address, every attempt counts. Refresh grants are
+throttled per address. State is in memory, or in Redis when one is configured (shared by
+every process).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from authwise.config import RateLimitSettings
+from authwise.server.responses import ApiError
+
+__all__ = ["Throttle"]
+
+
+class Throttle:
+    def __init__(self, settings: RateLimitSettings, redis_url: str = "") -> None:
+        self.enabled = settings.enabled
+        storage: Storage
+        if redis_url:
+            shared = storage_from_string(
+                f"async+{redis_url}", implementation="redispy", wrap_exceptions=True
+            )
+            assert isinstance(shared, Storage)  # noqa: S101 - "async+" names an aio storage
+            storage = shared
+        else:
+            storage = MemoryStorage()
+        self._storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self.per_account = parse(settings.login_per_account)
+        self.per_address = parse(settings.login_per_address)
+        self.refresh = parse(settings.refresh_per_address)
+
+    async def _refuse_if_spent(self, item: RateLimitItem, *keys: str) -> None:
+        if await self._limiter.test(item, *keys):
+            return
+        stats = await self._limiter.get_window_stats(item, *keys)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise ApiError(
+            429,
+            "too_many_requests",
+            "Too many attempts; try again later.",
+            {"Retry-After": str(retry)},
+        )
+
+    async def before_login(self, username: str, address: str) -> None:
+        """429 when this account or this address has used up its allowance."""
+        if not self.enabled:
+            return
+        await self._refuse_if_spent(self.per_address, "login-addr", address)
+        await self._refuse_if_spent(self.per_account, "login-user", username.casefold())
+        await self._limiter.hit(self.per_address, "login-addr", address)
+
+    async def login_failed(self, username: str) -> None:
+        if self.enabled:
+            await self._limiter.hit(self.per_account, "login-user", username.casefold())
+
+    async def before_refresh(self, address: str) -> None:
+        if not self.enabled:
+            return
+        await self._refuse_if_spent(self.refresh, "refresh-addr", address)
+        await self._limiter.hit(self.refresh, "refresh-addr", address)
+
+    async def reset(self) -> None:
+        await self._storage.reset()
