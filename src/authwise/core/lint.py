@@ -404,12 +404,10 @@ def _lint_times(
 
 def _large_containers(claims: dict[str, Any], limit: int) -> Iterator[tuple[str, int]]:
     """(path, size) of every object or array below the root with more than ``limit`` entries."""
-    stack: list[tuple[str, Any, int]] = [
-        (name, value, 1) for name, value in reversed(list(claims.items()))
-    ]
+    stack: list[tuple[str, Any]] = list(reversed(claims.items()))
     found = 0
     while stack and found < THRESHOLDS["max_findings"]:
-        path, value, depth = stack.pop()
+        path, value = stack.pop()
         if isinstance(value, dict):
             children = [(f"{path}.{k}", v) for k, v in value.items()]
         elif isinstance(value, list):
@@ -419,8 +417,7 @@ def _large_containers(claims: dict[str, Any], limit: int) -> Iterator[tuple[str,
         if len(children) > limit:
             found += 1
             yield path, len(children)
-        if depth < THRESHOLDS["max_json_depth"]:
-            stack.extend((p, v, depth + 1) for p, v in reversed(children))
+        stack.extend(reversed(children))  # depth is bounded: deep JSON never got this far
 
 
 def _lint_size(token_size: int, payload_size: int | None, out: _Findings) -> None:
