@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 from joserfc import jwe
@@ -171,7 +171,7 @@ def public_key_renderings(key: PrivateKey) -> dict[str, bytes]:
         renderings["pkcs1-pem"] = pkcs1
         renderings["pkcs1-pem-no-newline"] = pkcs1.rstrip(b"\n")
     if key.alg == "ES256":
-        renderings["x962-point"] = public.public_bytes(  # type: ignore[call-arg]
+        renderings["x962-point"] = public.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
     return renderings
@@ -209,13 +209,14 @@ def test_j05_hmac_keyed_with_public_key_renderings(any_key: PrivateKey, alg: str
 def test_j06_rs256_key_relabelled_ps256_or_rs512(rs256: PrivateKey) -> None:
     verifier = make_verifier(rs256)
     raw = rs256.key
+    assert isinstance(raw, rsa.RSAPrivateKey)
     for alg, pad, digest in (
         ("PS256", padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256()),
         ("RS512", padding.PKCS1v15(), hashes.SHA512()),
         ("RS384", padding.PKCS1v15(), hashes.SHA384()),
     ):
         signing_input = f"{b64json(header_for(rs256, alg=alg))}.{b64json(claims())}"
-        signature = raw.sign(signing_input.encode(), pad, digest)  # type: ignore[union-attr, arg-type]
+        signature = raw.sign(signing_input.encode(), pad, digest)
         refused(verifier, f"{signing_input}.{b64(signature)}", UnsupportedToken)
 
 
@@ -295,7 +296,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def test_j08_key_urls_are_refused_without_any_fetch(
     es256: PrivateKey, no_network: list[object], member: str, url: str
 ) -> None:
-    token = sign_as(es256, **{member: url})
+    token = forge(header_for(es256, **{member: url}), claims(), es256)
     refused(make_verifier(es256), token, UnsupportedToken)
     assert no_network == []
 

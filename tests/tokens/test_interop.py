@@ -129,7 +129,6 @@ def test_our_jwks_is_read_by_both_libraries(
             signing_key = pyjwt.PyJWKSet.from_dict(document)[key.kid]
             claims = pyjwt.decode(token, signing_key, algorithms=[key.alg], audience=AUDIENCE)
         else:
-            claims = jose_jwt.decode(
-                token, JoseKeySet.import_key_set(document), algorithms=[key.alg]
-            ).claims
+            key_set = JoseKeySet.import_key_set(document)  # type: ignore[arg-type]
+            claims = jose_jwt.decode(token, key_set, algorithms=[key.alg]).claims
         assert claims["sub"] == "user-1"

@@ -147,7 +147,7 @@ def test_rsa_signature_length_is_the_modulus_in_whole_bytes() -> None:
 )
 def test_one_algorithm_per_key_and_the_key_must_fit_it(alg: str, make: Any) -> None:
     with pytest.raises(InvalidKey):
-        PublicKey(alg, "kid", make())
+        PublicKey(alg, "kid", make())  # type: ignore[arg-type]
 
 
 def test_repr_never_shows_key_material(any_key: PrivateKey) -> None:

@@ -292,13 +292,13 @@ def test_claims_policy_construction() -> None:
         {"issuer": ISSUER, "audiences": frozenset({AUDIENCE}), "required": frozenset({"exp"})},
     ):
         with pytest.raises(ValueError, match=r"must|required|leeway"):
-            ClaimsPolicy(**kwargs)  # type: ignore[arg-type]
+            ClaimsPolicy(**kwargs)
 
 
 def test_required_claims(es256: PrivateKey) -> None:
     for name in ("exp", "iat", "sub", "aud", "iss"):
         with pytest.raises(InvalidClaim, match=f"{name} is required") as info:
-            validate(**{name: None})
+            POLICY.validate(claims(**{name: None}), NOW)
         assert info.value.claim == name
     relaxed = ClaimsPolicy(
         issuer=ISSUER,

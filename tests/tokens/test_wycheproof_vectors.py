@@ -144,7 +144,7 @@ def test_json_web_signature_vectors_in_full(wycheproof_dir: Path) -> None:
 
 def test_json_web_signature_keys_we_refuse_and_why(wycheproof_dir: Path) -> None:
     data = load(wycheproof_dir, "json_web_signature_test.json")
-    reasons = Counter()
+    reasons: Counter[tuple[str, str]] = Counter()
     for group in data["testGroups"]:
         _, reason = trusted_keys(public_part(group), "kid")
         if reason is not None:
