@@ -312,8 +312,6 @@ def _guarded(as_json: bool, run: Callable[[], int]) -> None:
         code = run()
     except (CliError, AuthwiseError) as exc:
         _fail(exc, as_json)
-    except typer.Exit:
-        raise
     except Exception as exc:  # never a traceback, and never the token in one
         _fail(CliError("internal", f"unexpected {type(exc).__name__}"), as_json)
     raise typer.Exit(code)
