@@ -81,6 +81,12 @@ def test_non_object_documents_are_refused(document: bytes | str) -> None:
         KeySet.from_jwks(document)
 
 
+@pytest.mark.parametrize("document", [[], None, 1])
+def test_documents_must_be_objects(document: object) -> None:
+    with pytest.raises(InvalidKey, match="JSON object"):
+        KeySet.from_jwks(document)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("keys", [None, {}, "[]", 1])
 def test_keys_must_be_an_array(keys: object) -> None:
     with pytest.raises(InvalidKey, match="array"):

@@ -427,7 +427,9 @@ def test_pem_alg_and_kid_overrides(ed25519: PrivateKey) -> None:
         PublicKey.from_pem(ed25519.public.to_pem(), alg="ES256")
 
 
-@pytest.mark.parametrize("data", [b"", b"garbage", b"-----BEGIN PUBLIC KEY-----\nAAAA\n"])
+@pytest.mark.parametrize(
+    "data", [b"", b"garbage", b"-----BEGIN PUBLIC KEY-----\nAAAA\n", "-----BEGIN PUBLIC KEY-----"]
+)
 def test_garbage_pem_is_refused(data: bytes) -> None:
     with pytest.raises(InvalidKey):
         PublicKey.from_pem(data)

@@ -67,6 +67,8 @@ class KeySet(Mapping[str, PublicKey]):
                 document = loads_object(document)
             except MalformedToken as exc:
                 raise InvalidKey("jwks: not a JSON object") from exc
+        if not isinstance(document, Mapping):
+            raise InvalidKey("jwks: not a JSON object")
         keys = document.get("keys")
         if not isinstance(keys, list):
             raise InvalidKey("jwks: 'keys' must be an array")

@@ -222,7 +222,7 @@ class PublicKey:
     ) -> PublicKey:
         try:
             key = serialization.load_pem_public_key(data)
-        except (ValueError, UnsupportedAlgorithm) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise InvalidKey("pem: not a supported public key") from exc
         if not isinstance(
             key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
