@@ -66,7 +66,7 @@ class Server:
         return body
 
 
-def test_settings(**parts: Any) -> Settings:
+def make_settings(**parts: Any) -> Settings:
     base = Settings(
         server=ServerSettings(public_url=BASE, registration=True),
         rate_limits=RateLimitSettings(enabled=False),
@@ -83,7 +83,7 @@ def make_server() -> ServerFactory:
     async def factory(
         settings: Settings | None = None, users: bool = True
     ) -> AsyncIterator[Server]:
-        settings = settings or test_settings()
+        settings = settings or make_settings()
         clock = Clock()
         service = AuthService(
             memory_stores(),

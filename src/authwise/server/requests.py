@@ -79,6 +79,8 @@ async def read_fields(request: Request, limit: int, *, json: bool = True) -> dic
         return _form(await _read_body(request, limit))
     if json and media_type == _JSON:
         return await read_json_object(request, limit)
+    if not media_type and not await _read_body(request, limit):
+        return {}  # no body at all: every required field is missing (400, not 415)
     expected = "application/x-www-form-urlencoded or application/json" if json else _FORM
     raise ApiError(415, message=f"Send {expected}.")
 

@@ -1,0 +1,415 @@
+"""SECURITY.md items at the HTTP level: S03 cookies, S04 CSRF, S10 enumeration, S11 brute
+force, S13 leakage; and R01, a store that cannot be reached."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from authwise.config import RateLimitSettings
+from authwise.errors import StoreUnavailable
+
+from .conftest import ALICE, BASE, Server, ServerFactory, make_settings
+
+# -- S03 cookie flags -------------------------------------------------------------------------
+
+
+async def test_s03_session_cookie_flags(server: Server) -> None:
+    r = await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+    cookie = r.headers["set-cookie"]
+    name, _, rest = cookie.partition("=")
+    assert name == "__Host-authwise_session"
+    attributes = {a.strip().split("=")[0].lower() for a in rest.split(";")[1:]}
+    assert {"secure", "httponly", "samesite", "path"} <= attributes
+    assert "domain" not in attributes
+    assert "; Path=/;" in cookie
+    assert "SameSite=Lax" in cookie
+    assert len(cookie) <= 4096
+    session_id = rest.split(";")[0]
+    assert session_id.startswith("aw_s_")
+    assert session_id not in r.text  # never in a body
+    # nor in the device list, the current-session answer or /me
+    client = server.new_client()
+    client.cookies.set(name, session_id)
+    for path in ("/session", "/sessions", "/me", "/account"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert session_id not in page.text, path
+
+
+async def test_s01_planted_cookie_is_not_kept(server: Server) -> None:
+    alice = await server.login(*ALICE)
+    old = alice.cookies["__Host-authwise_session"]
+    r = await alice.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+    assert r.status_code == 200
+    assert alice.cookies["__Host-authwise_session"] != old
+    stale = server.new_client()
+    stale.cookies.set("__Host-authwise_session", old)
+    assert (await stale.get("/me")).status_code == 401
+
+
+# -- S04 CSRF -----------------------------------------------------------------------------------
+
+
+async def _victim(server: Server) -> tuple[httpx.AsyncClient, str]:
+    """A signed-in browser without the anti-forgery header (what a forged request carries)."""
+    alice = await server.login(*ALICE)
+    token = alice.headers.pop("X-CSRF-Token")
+    return alice, token
+
+
+FORGERIES: list[tuple[str, dict[str, str]]] = [
+    ("no token", {}),
+    ("wrong token", {"X-CSRF-Token": "A" * 43}),
+    ("text/plain form", {"Content-Type": "text/plain"}),
+    ("Origin: null", {"Origin": "null", "X-CSRF-Token": "@token"}),
+    ("foreign Origin", {"Origin": "https://evil.example", "X-CSRF-Token": "@token"}),
+    ("cross-site fetch", {"Sec-Fetch-Site": "cross-site", "X-CSRF-Token": "@token"}),
+    ("same-site fetch", {"Sec-Fetch-Site": "same-site", "X-CSRF-Token": "@token"}),
+]
+
+
+@pytest.mark.parametrize(("name", "headers"), FORGERIES, ids=[f[0] for f in FORGERIES])
+async def test_s04_forged_unsafe_requests_are_refused(
+    server: Server, name: str, headers: dict[str, str]
+) -> None:
+    alice, token = await _victim(server)
+    headers = {k: token if v == "@token" else v for k, v in headers.items()}
+    other = await server.login(*ALICE)
+    other_handle = (await other.get("/session")).json()["session"]["handle"]
+    attempts = [
+        ("DELETE", "/session"),
+        ("DELETE", "/sessions"),
+        ("DELETE", f"/sessions/{other_handle}"),
+    ]
+    for method, path in attempts:
+        r = await alice.request(method, path, headers=headers, content=b"x=1")
+        assert r.status_code == 403, (method, path)
+        assert r.json()["error"] == "csrf_failed"
+    # Nothing changed: both sessions still work.
+    assert (await alice.get("/me")).status_code == 200
+    assert (await other.get("/me")).status_code == 200
+
+
+async def test_s04_admin_changes_need_the_token(server: Server) -> None:
+    from .conftest import ADMIN
+
+    admin = await server.login(*ADMIN)
+    token = admin.headers.pop("X-CSRF-Token")
+    users = (await admin.get("/admin/users")).json()["users"]
+    alice_id = next(u["id"] for u in users if u["username"] == "alice")
+    r = await admin.patch(f"/admin/users/{alice_id}", json={"roles": ["admin"]})
+    assert r.status_code == 403
+    r = await admin.post(f"/admin/users/{alice_id}/revoke")
+    assert r.status_code == 403
+    r = await admin.patch(
+        f"/admin/users/{alice_id}",
+        json={"roles": ["admin"]},
+        headers={"Origin": "https://evil.example", "X-CSRF-Token": token},
+    )
+    assert r.status_code == 403
+    assert (await server.service.get_user(alice_id)).roles == ()  # type: ignore[union-attr]
+    r = await admin.patch(
+        f"/admin/users/{alice_id}",
+        json={"roles": ["admin"]},
+        headers={"Origin": BASE, "X-CSRF-Token": token},
+    )
+    assert r.status_code == 200
+
+
+async def test_s04_same_origin_with_token_is_accepted(server: Server) -> None:
+    alice, token = await _victim(server)
+    r = await alice.delete(
+        "/session", headers={"X-CSRF-Token": token, "Origin": BASE, "Sec-Fetch-Site": "same-origin"}
+    )
+    assert r.status_code == 204
+
+
+async def test_s04_token_is_bound_to_its_session(server: Server) -> None:
+    alice, _ = await _victim(server)
+    _, other_token = await _victim(server)
+    r = await alice.delete("/session", headers={"X-CSRF-Token": other_token})
+    assert r.status_code == 403
+
+
+async def test_s04_cross_origin_login_is_refused(server: Server) -> None:
+    r = await server.client.post(
+        "/session",
+        data={"username": ALICE[0], "password": ALICE[1]},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 403
+    assert "set-cookie" not in r.headers
+
+
+async def test_s04_no_state_change_on_get(server: Server) -> None:
+    alice = await server.login(*ALICE)
+    for path in ("/session", "/sessions", "/me", "/account", "/admin", "/oauth/revoke", "/users"):
+        await alice.get(path)
+    assert (await alice.get("/me")).status_code == 200
+    assert len((await alice.get("/sessions")).json()["sessions"]) == 1
+
+
+async def test_bearer_requests_need_no_csrf_token(server: Server) -> None:
+    tokens = await server.tokens(*ALICE)
+    r = await server.client.delete(
+        "/sessions",
+        headers={
+            "Authorization": f"Bearer {tokens['access_token']}",
+            "Origin": "https://app.example",
+        },
+    )
+    assert r.status_code == 200
+
+
+# -- S10 enumeration ----------------------------------------------------------------------------
+
+
+def _shape(r: httpx.Response) -> tuple[int, Any, list[str]]:
+    ignored = {"date", "content-length"}
+    return r.status_code, r.json(), sorted(k for k in r.headers if k not in ignored)
+
+
+async def test_s10_login_answers_alike_for_missing_and_existing_accounts(server: Server) -> None:
+    wrong = await server.client.post(
+        "/session", json={"username": ALICE[0], "password": "wrong password"}
+    )
+    missing = await server.client.post(
+        "/session", json={"username": "no-such-user", "password": "wrong password"}
+    )
+    assert _shape(wrong) == _shape(missing)
+    wrong = await server.client.post(
+        "/oauth/token", data={"grant_type": "password", "username": ALICE[0], "password": "x"}
+    )
+    missing = await server.client.post(
+        "/oauth/token", data={"grant_type": "password", "username": "no-such-user", "password": "x"}
+    )
+    assert _shape(wrong) == _shape(missing)
+
+
+async def test_s10_disabled_account_answers_like_a_wrong_password(server: Server) -> None:
+    user = await server.service.register("mallory", "a fine long password")
+    await server.service.disable_user(user.id)
+    disabled = await server.client.post(
+        "/session", json={"username": "mallory", "password": "a fine long password"}
+    )
+    wrong = await server.client.post(
+        "/session", json={"username": ALICE[0], "password": "wrong password"}
+    )
+    assert _shape(disabled) == _shape(wrong)
+
+
+async def test_s10_registration_answers_alike_for_taken_and_free_names(server: Server) -> None:
+    taken = await server.client.post(
+        "/users", json={"username": ALICE[0], "password": "another long one"}
+    )
+    free = await server.client.post(
+        "/users", json={"username": "newcomer", "password": "another long one"}
+    )
+    assert _shape(taken) == _shape(free)
+    assert taken.status_code == 202
+    # and the existing account was not touched
+    assert (
+        await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+    ).status_code == 200
+
+
+# -- S11 brute force --------------------------------------------------------------------------
+
+
+def _throttled(**limits: str) -> Any:
+    return make_settings(rate_limits=RateLimitSettings(**limits))
+
+
+async def test_s11_per_account_throttle_counts_failures_only(make_server: ServerFactory) -> None:
+    settings = _throttled(login_per_account="3/minute", login_per_address="100/minute")
+    async with make_server(settings) as server:
+        for _ in range(3):  # successes do not use up the allowance
+            assert (
+                await server.client.post(
+                    "/session", json={"username": ALICE[0], "password": ALICE[1]}
+                )
+            ).status_code == 200
+        for _ in range(3):
+            r = await server.client.post(
+                "/session", json={"username": ALICE[0], "password": "guess"}
+            )
+            assert r.status_code == 401
+        r = await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+        assert r.status_code == 429
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        assert r.json()["error"] == "too_many_requests"
+        # the token endpoint shares the account's allowance
+        r = await server.client.post(
+            "/oauth/token",
+            data={"grant_type": "password", "username": ALICE[0], "password": "guess"},
+        )
+        assert r.status_code == 429
+        # other accounts are unaffected
+        r = await server.client.post(
+            "/session", json={"username": "admin-user", "password": "nope"}
+        )
+        assert r.status_code == 401
+
+
+async def test_s11_per_address_throttle(make_server: ServerFactory) -> None:
+    settings = _throttled(login_per_account="100/minute", login_per_address="4/minute")
+    async with make_server(settings) as server:
+        for i in range(4):
+            r = await server.client.post(
+                "/session", json={"username": f"user{i}", "password": "guess"}
+            )
+            assert r.status_code == 401
+        r = await server.client.post("/session", json={"username": "user9", "password": "guess"})
+        assert r.status_code == 429
+        assert "retry-after" in r.headers
+
+
+async def test_s11_no_permanent_lockout(make_server: ServerFactory) -> None:
+    """The windows slide: after the window, the owner signs in again."""
+    import asyncio
+
+    settings = _throttled(login_per_account="2 per 1 second", login_per_address="100/minute")
+    async with make_server(settings) as server:
+        for _ in range(2):
+            await server.client.post("/session", json={"username": ALICE[0], "password": "guess"})
+        r = await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+        assert r.status_code == 429
+        await asyncio.sleep(1.1)
+        r = await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+        assert r.status_code == 200
+
+
+async def test_s11_refresh_endpoint_is_throttled(make_server: ServerFactory) -> None:
+    settings = _throttled(refresh_per_address="3/minute")
+    async with make_server(settings) as server:
+        for _ in range(3):
+            r = await server.client.post(
+                "/oauth/token",
+                data={"grant_type": "refresh_token", "refresh_token": "aw_rt_" + "B" * 43},
+            )
+            assert r.status_code == 400
+        r = await server.client.post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": "aw_rt_" + "B" * 43},
+        )
+        assert r.status_code == 429
+        assert r.headers["cache-control"] == "no-store"
+
+
+# -- S13 leakage --------------------------------------------------------------------------------
+
+
+async def test_s13_no_secret_in_logs_error_bodies_or_headers(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secrets: list[str] = [ALICE[1], "a wrong password"]
+    r = await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+    secrets.append(r.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+    bad = await server.client.post(
+        "/session", json={"username": ALICE[0], "password": "a wrong password"}
+    )
+    tokens = await server.tokens(*ALICE)
+    secrets += [tokens["access_token"], tokens["refresh_token"]]
+    rotated = await server.client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    secrets += [rotated.json()["access_token"], rotated.json()["refresh_token"]]
+    server.clock.advance(60)
+    reuse = await server.client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    client, client_secret = await server.service.create_client("rs")
+    secrets.append(client_secret)
+    import base64
+
+    wrong_basic = base64.b64encode(f"{client.client_id}:{client_secret}x".encode()).decode()
+    introspect = await server.client.post(
+        "/oauth/introspect",
+        data={"token": tokens["access_token"]},
+        headers={"Authorization": f"Basic {wrong_basic}"},
+    )
+    for response in (bad, reuse, introspect):
+        assert response.status_code >= 400
+        for secret in secrets:
+            assert secret not in response.text
+            assert all(secret not in v for v in response.headers.values())
+    assert reuse.headers["cache-control"] == "no-store"
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert "reuse" in logged  # the theft was logged...
+    for secret in secrets:
+        assert secret not in logged  # ...without any secret
+
+
+async def test_s13_referrer_policy_and_nosniff_everywhere(server: Server) -> None:
+    for path in ("/login", "/me", "/.well-known/jwks.json", "/nowhere"):
+        r = await server.client.get(path)
+        assert r.headers["referrer-policy"] == "no-referrer", path
+        assert r.headers["x-content-type-options"] == "nosniff", path
+
+
+# -- R01 store unreachable ---------------------------------------------------------------------
+
+
+class Flaky:
+    """Wraps a store; while ``down`` every coroutine method raises StoreUnavailable."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                raise StoreUnavailable("connection refused")
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+async def test_r01_store_down_gives_503_and_recovers(server: Server) -> None:
+    stores = server.service.stores
+    flaky_users, flaky_sessions = Flaky(stores.users), Flaky(stores.sessions)
+    server.service.stores = replace(stores, users=flaky_users, sessions=flaky_sessions)  # type: ignore[arg-type]
+    server.app.state.context.cache.clear()
+    alice = await server.login(*ALICE)
+    server.app.state.context.cache.clear()
+    flaky_users.down = flaky_sessions.down = True
+    for call in (
+        alice.get("/me"),
+        server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]}),
+        server.client.get("/health"),
+    ):
+        r = await call
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "1"
+        assert "Traceback" not in r.text
+    assert (await server.client.get("/health")).json() == {"status": "unavailable"}
+    flaky_users.down = flaky_sessions.down = False
+    assert (await alice.get("/me")).status_code == 200
+    assert (await server.client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_unexpected_errors_are_generic_500s(server: Server) -> None:
+    async def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret internal detail")
+
+    server.service.list_sessions = boom  # type: ignore[method-assign]
+    alice = await server.login(*ALICE)
+    transport = httpx.ASGITransport(app=server.app, raise_app_exceptions=False)
+    client = httpx.AsyncClient(transport=transport, base_url=BASE, cookies=alice.cookies)
+    r = await client.get("/sessions")
+    assert r.status_code == 500
+    assert r.json() == {"error": "server_error", "error_description": "Internal error."}
+    assert "secret internal detail" not in r.text
