@@ -16,9 +16,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event, func
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
@@ -70,6 +74,14 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def _sqlite_open(path: str) -> Any:
+    # A missing directory is refused before aiosqlite starts a thread for it (a failed open
+    # leaves that thread to finish on its own).
+    if not Path(path).parent.is_dir():
+        raise sqlite3.OperationalError("unable to open database file: no such directory")
+    return await aiosqlite.connect(path)
+
+
 def _sqlite_begin(conn: Connection) -> None:
     write = conn.get_execution_options().get(_WRITE, True)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -90,8 +102,10 @@ class Database:
             if self.schema is not None:
                 raise ValueError("a schema applies to PostgreSQL only")
             options: dict[str, Any] = {}
-            if self.url.database not in (None, "", ":memory:"):
+            path = self.url.database
+            if path not in (None, "", ":memory:"):
                 options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+                options["async_creator"] = functools.partial(_sqlite_open, str(path))
             engine = create_async_engine(self.url, echo=echo, **options)
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
