@@ -536,3 +536,34 @@ def test_issuer_and_verifier_round_trip_with_a_cache(es256: PrivateKey) -> None:
     )
     assert verifier.cache is not None  # cached by default
     assert verifier.verify(token, NOW).sub == verifier.verify(token, NOW).sub == "u"
+
+
+def test_assigning_keys_stops_trusting_the_old_ones(es256: PrivateKey, ed25519: PrivateKey) -> None:
+    """Retiring a compromised key by assignment must take effect at once, exactly like
+    update_keys: no cached header binding or verified result may keep the old key alive."""
+    verifier = make_verifier(es256, ed25519, cache=VerifiedTokenCache())
+    token = sign_as(es256)
+    assert verifier.verify(token, NOW).kid == es256.kid
+    verifier.keys = KeySet([ed25519.public])
+    with pytest.raises(UnknownKey):
+        verifier.verify(token, NOW)
+    jws = CompactVerifier(KeySet([es256.public, ed25519.public]), expected_typ=None)
+    assert jws.verify(token)[0] == es256.public
+    jws.keys = KeySet([ed25519.public])
+    with pytest.raises(UnknownKey):
+        jws.verify(token)
+    jws.expected_typ = "secevent+jwt"
+    with pytest.raises(UnsupportedToken):
+        jws.verify(sign_as(ed25519))
+
+
+def test_assigning_a_new_claims_policy_forgets_cached_results(es256: PrivateKey) -> None:
+    verifier = make_verifier(es256, cache=VerifiedTokenCache())
+    token = sign_as(es256)
+    verifier.verify(token, NOW)
+    verifier.claims = ClaimsPolicy.create(ISSUER, "https://elsewhere.example.com")
+    with pytest.raises(InvalidClaim, match="audience"):
+        verifier.verify(token, NOW)
+    verifier.typ = None
+    verifier.claims = ClaimsPolicy.create(ISSUER, AUDIENCE)
+    assert verifier.verify(sign_as(es256, typ=None), NOW).sub == "user-1"

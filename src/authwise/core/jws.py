@@ -143,6 +143,13 @@ class CompactVerifier:
         self.max_bytes = max_bytes
         self._header_cache: dict[str, PublicKey] = {}
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # New keys or a new typ make every remembered header -> key binding suspect: a key
+        # removed from the set must stop verifying at once.
+        object.__setattr__(self, name, value)
+        if name != "_header_cache":
+            object.__setattr__(self, "_header_cache", {})
+
     def _key_for(self, encoded_header: str) -> PublicKey:
         key = self._header_cache.get(encoded_header)
         if key is not None:

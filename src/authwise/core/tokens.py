@@ -56,6 +56,7 @@ _REGISTERED = frozenset(
         "scope",
     }
 )
+_REVERIFY = frozenset({"keys", "claims", "typ", "max_bytes"})
 _SIG_B64_LEN = {"ES256": 86, "Ed25519": 86, "EdDSA": 86}
 
 
@@ -273,12 +274,19 @@ class AccessTokenVerifier:
     def __post_init__(self) -> None:
         self._jws = CompactVerifier(self.keys, expected_typ=self.typ, max_bytes=self.max_bytes)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # Assigning keys, claims, typ or max_bytes must not leave the old JWS verifier or
+        # results verified under the old rules in use (a retired key stops verifying at once).
+        if name in _REVERIFY and "_jws" in self.__dict__:
+            jws = CompactVerifier(self.keys, expected_typ=self.typ, max_bytes=self.max_bytes)
+            super().__setattr__("_jws", jws)
+            if self.cache is not None:
+                self.cache.clear()
+
     def update_keys(self, keys: KeySet) -> None:
         """Trust a new key set (after a JWKS refresh or rotation); forgets cached results."""
         self.keys = keys
-        self._jws = CompactVerifier(keys, expected_typ=self.typ, max_bytes=self.max_bytes)
-        if self.cache is not None:
-            self.cache.clear()
 
     def verify(self, token: str, now: float) -> AccessToken:
         cache = self.cache
