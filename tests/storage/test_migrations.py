@@ -1,0 +1,124 @@
+"""The packaged Alembic migrations: a fresh install gives exactly ``schema.py``, and an
+upgrade from the previous revision keeps the data, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from authwise.storage.base import AuditEvent, AuditKind
+from authwise.storage.sql import Database, current_revision, head_revision, open_sql_stores, upgrade
+from authwise.storage.sql.schema import metadata
+
+from .backends import POSTGRES_URL
+from .records import digest, family, session, user
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, str | None]]:
+    """An empty database: ``(url, PostgreSQL schema or None)``."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}", None
+        return
+    schema = f"aw_test_mig_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        yield POSTGRES_URL, schema
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
+async def inspect_db(url: str, schema: str | None) -> dict[str, Any]:
+    def read(conn: Connection) -> dict[str, Any]:
+        inspector = inspect(conn)
+        return {
+            "diff": compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+            ),
+            "tables": set(inspector.get_table_names()),
+            "audit_indexes": {ix["name"] for ix in inspector.get_indexes("audit_events")},
+        }
+
+    db = Database(url, schema=schema)
+    try:
+        async with db.read() as conn:
+            return await conn.run_sync(read)
+    finally:
+        await db.aclose()
+
+
+def test_the_head_is_the_audit_index_revision() -> None:
+    assert head_revision() == "0002"
+
+
+async def test_fresh_install_is_exactly_the_schema(empty: tuple[str, str | None]) -> None:
+    url, schema = empty
+    assert await current_revision(url, schema=schema) is None
+    await upgrade(url, schema=schema)
+    assert await current_revision(url, schema=schema) == head_revision()
+    found = await inspect_db(url, schema)
+    assert found["diff"] == []
+    assert found["tables"] == set(metadata.tables) | {"alembic_version"}
+    assert "ix_audit_events_user_id_id" in found["audit_indexes"]
+
+
+async def test_upgrading_twice_changes_nothing(empty: tuple[str, str | None]) -> None:
+    url, schema = empty
+    await upgrade(url, schema=schema)
+    await upgrade(url, schema=schema)
+    assert await current_revision(url, schema=schema) == head_revision()
+    assert (await inspect_db(url, schema))["diff"] == []
+
+
+async def test_upgrade_from_the_previous_revision_keeps_the_data(
+    empty: tuple[str, str | None],
+) -> None:
+    url, schema = empty
+    await upgrade(url, revision="0001", schema=schema)
+    assert await current_revision(url, schema=schema) == "0001"
+    before = await inspect_db(url, schema)
+    assert "ix_audit_events_user_id_id" not in before["audit_indexes"]
+    # The diff at 0001 is exactly what 0002 adds.
+    assert [d[0] for d in before["diff"]] == ["add_index"]
+
+    stores = await open_sql_stores(url, schema=schema)
+    try:
+        await stores.users.create(user("alice", roles=("admin",)))
+        await stores.sessions.create(session("s1"))
+        await stores.refresh.create(family("f1"), digest("t0"))
+        await stores.refresh.rotate("f1", 0, digest("t1"), 1100)
+        for n in range(3):
+            await stores.audit.append(
+                AuditEvent(at=1000 + n, kind=AuditKind.LOGIN_OK, user_id="u-alice")
+            )
+    finally:
+        await stores.aclose()
+
+    await upgrade(url, schema=schema)
+    after = await inspect_db(url, schema)
+    assert after["diff"] == []
+    assert "ix_audit_events_user_id_id" in after["audit_indexes"]
+
+    stores = await open_sql_stores(url, schema=schema)
+    try:
+        assert await stores.users.get("u-alice") == user("alice", roles=("admin",))
+        assert await stores.sessions.get(digest("s1")) == session("s1")
+        found = await stores.refresh.find(digest("t0"))
+        assert found is not None
+        assert (found[0].generation, found[1]) == (1, 0)
+        assert [e.at for e in await stores.audit.recent(user_id="u-alice")] == [1002, 1001, 1000]
+    finally:
+        await stores.aclose()
