@@ -59,7 +59,7 @@ def forge(
     return f"{signing_input}.{b64(signature)}"
 
 
-def sign_as(key: PrivateKey, payload: dict[str, Any] | None = None, **header: Any) -> str:
+def sign_as(key: PrivateKey, payload: dict[str, Any] | None = None, /, **header: Any) -> str:
     """A well-formed access token signed by ``key``, with header overrides."""
     return forge(header_for(key, **header), claims() if payload is None else payload, key)
 

@@ -832,3 +832,135 @@ def test_j23_bom_or_utf16_json(es256: PrivateKey, encoding: str) -> None:
     refused(
         make_verifier(es256), f"{b64(header)}.{b64json(claims())}.{b64(b'x' * 64)}", MalformedToken
     )
+
+
+# --- CVE regressions from other Python JOSE libraries, by name -----------------------------------
+
+
+def test_cve_2015_9235_alg_none_and_hmac_with_the_rsa_public_key(rs256: PrivateKey) -> None:
+    """node-jsonwebtoken (the original of the class): alg none, and HS256 keyed with the PEM."""
+    verifier = make_verifier(rs256)
+    refused(
+        verifier,
+        forge({"alg": "none", "kid": rs256.kid, "typ": "at+jwt"}, claims(), signature=b"x"),
+        UnsupportedToken,
+    )
+    header = {"alg": "HS256", "kid": rs256.kid, "typ": "at+jwt"}
+    refused(verifier, hmac_token(header, rs256.public.to_pem()), UnsupportedToken)
+
+
+def test_cve_2017_11424_pyjwt_hmac_with_a_public_pem(any_key: PrivateKey) -> None:
+    header = {"alg": "HS256", "kid": any_key.kid, "typ": "at+jwt"}
+    for secret in (any_key.public.to_pem(), any_key.public.to_pem().rstrip(b"\n")):
+        refused(make_verifier(any_key), hmac_token(header, secret), UnsupportedToken)
+
+
+def test_cve_2022_29217_pyjwt_hmac_with_an_openssh_ed25519_key(ed25519: PrivateKey) -> None:
+    openssh = ed25519.public.key.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    for alg in ("HS256", "HS512"):
+        refused(
+            make_verifier(ed25519),
+            hmac_token({"alg": alg, "kid": ed25519.kid, "typ": "at+jwt"}, openssh),
+            UnsupportedToken,
+        )
+
+
+def test_cve_2024_33663_python_jose_hmac_with_an_openssh_ecdsa_key(es256: PrivateKey) -> None:
+    openssh = es256.public.key.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    refused(
+        make_verifier(es256),
+        hmac_token({"alg": "HS256", "kid": es256.kid, "typ": "at+jwt"}, openssh),
+        UnsupportedToken,
+    )
+
+
+def test_cve_2024_37568_authlib_hmac_with_an_asymmetric_public_key(rs256: PrivateKey) -> None:
+    jwk_json = json.dumps(rs256.public.to_jwk()).encode()
+    refused(
+        make_verifier(rs256),
+        hmac_token({"alg": "HS256", "kid": rs256.kid, "typ": "at+jwt"}, jwk_json),
+        UnsupportedToken,
+    )
+
+
+def test_cve_2018_0114_embedded_jwk_signed_by_the_attacker(es256: PrivateKey) -> None:
+    """node-jose / Cisco: the token carries the key that verifies it."""
+    attacker = PrivateKey.generate("ES256")
+    header = {"alg": "ES256", "kid": es256.kid, "typ": "at+jwt", "jwk": attacker.public.to_jwk()}
+    refused(make_verifier(es256), forge(header, claims(sub="admin"), attacker), UnsupportedToken)
+
+
+def test_cve_2022_21449_psychic_signatures(es256: PrivateKey) -> None:
+    """Java's ECDSA accepted r = s = 0 for every message and key."""
+    refused(make_verifier(es256), es256_with(es256, 0, 0), BadSignature)
+
+
+def test_cve_2022_39227_python_jwt_json_compact_polyglot(es256: PrivateKey) -> None:
+    h, p, s = sign_as(es256).split(".")
+    forged = b64json(claims(sub="admin", roles=["admin"]))
+    polyglot = json.dumps({f" {h}.{forged}.": "", "protected": h, "payload": p, "signature": s})
+    refused(make_verifier(es256), polyglot, MalformedToken)
+
+
+def test_cve_2024_53861_pyjwt_partial_issuer_match(es256: PrivateKey) -> None:
+    """PyJWT 2.10.0 compared iss with `in`, so a substring of the expected issuer passed."""
+    for iss in ("auth", "https://auth", ".example.com", "h"):
+        error = refused(make_verifier(es256), sign_as(es256, claims(iss=iss)), InvalidClaim)
+        assert error.claim == "iss"  # type: ignore[attr-defined]
+
+
+def test_cve_2024_33664_and_2024_28102_jwe_decompression_bombs(rs256: PrivateKey) -> None:
+    """python-jose and jwcrypto inflated attacker-chosen JWE payloads (zip: DEF) without a
+    bound. We decrypt nothing and inflate nothing: a JWE, or a JWS header naming zip, is
+    refused before any decoding."""
+    bomb = b'{"sub":"' + b"A" * 200_000 + b'"}'
+    public = RSAKey.import_key(rs256.public.to_pem())
+    token = jwe.encrypt_compact(
+        {"alg": "RSA-OAEP-256", "enc": "A256GCM", "zip": "DEF"},
+        bomb,
+        public,
+        algorithms=["RSA-OAEP-256", "A256GCM", "DEF"],
+    )
+    refused(make_verifier(rs256, max_bytes=1_000_000), token, MalformedToken)
+    refused(make_verifier(rs256), sign_as(rs256, zip="DEF"), UnsupportedToken)
+
+
+def test_cve_authlib_ignored_crit_header(es256: PrivateKey) -> None:
+    """Authlib verified tokens whose crit named extensions it did not understand."""
+    token = sign_as(
+        es256,
+        crit=["https://example.com/must-understand"],
+        **{"https://example.com/must-understand": True},
+    )
+    refused(make_verifier(es256), token, UnsupportedToken)
+
+
+def test_cve_jwks_url_schemes_are_never_fetched(
+    es256: PrivateKey, no_network: list[object]
+) -> None:
+    """jku/x5u with file:, data: or http: URLs (SSRF and local file reads in several
+    libraries): a token never names where its key comes from."""
+    for url in (
+        "file:///etc/passwd",
+        "data:application/json;base64,e30",
+        "http://169.254.169.254/latest",
+    ):
+        refused(
+            make_verifier(es256),
+            forge(header_for(es256, jku=url), claims(), es256),
+            UnsupportedToken,
+        )
+    assert no_network == []
+
+
+def test_j12_escaped_duplicate_member_names(es256: PrivateKey) -> None:
+    """ "sub" and "\\u0073ub" are the same name: the second must not silently win."""
+    payload = json.dumps(claims())[:-1] + ', "\\u0073ub": "admin"}'
+    token = forge(header_for(es256), payload, es256)
+    refused(make_verifier(es256), token, MalformedToken)
+    header = '{"alg":"ES256","kid":"%s","typ":"at+jwt","\\u0061lg":"none"}' % es256.kid  # noqa: UP031
+    refused(make_verifier(es256), forge(header, claims(), es256), MalformedToken)
