@@ -567,3 +567,39 @@ def test_assigning_a_new_claims_policy_forgets_cached_results(es256: PrivateKey)
     verifier.typ = None
     verifier.claims = ClaimsPolicy.create(ISSUER, AUDIENCE)
     assert verifier.verify(sign_as(es256, typ=None), NOW).sub == "user-1"
+
+
+def test_the_token_core_never_reads_the_clock_nor_does_io(
+    monkeypatch: pytest.MonkeyPatch, es256: PrivateKey
+) -> None:
+    """Issue 2: "the token core does no I/O, never reads the clock" (now is always passed in)."""
+    import builtins
+    import socket
+    import time
+
+    from authwise import KeyRing, RotationPolicy, rotate
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the token core read the clock or did I/O")
+
+    key = PrivateKey.generate("Ed25519")
+    for module, name in (
+        (time, "time"),
+        (time, "time_ns"),
+        (time, "monotonic"),
+        (time, "gmtime"),
+        (time, "localtime"),
+        (builtins, "open"),
+        (socket, "socket"),
+        (socket, "create_connection"),
+    ):
+        monkeypatch.setattr(module, name, forbidden)
+    ring = rotate(KeyRing.from_keys([es256], NOW), NOW, RotationPolicy(), lambda: key)
+    token = AccessTokenIssuer(ring.active, ISSUER).mint(sub="u", audience=AUDIENCE, now=NOW)
+    verifier = AccessTokenVerifier(
+        keys=KeySet.from_jwks(ring.jwks()), claims=ClaimsPolicy.create(ISSUER, AUDIENCE)
+    )
+    assert verifier.verify(token, NOW).sub == "u"
+    assert verifier.verify(token, NOW + 1).sub == "u"  # the cached path too
+    with pytest.raises(ExpiredToken):
+        verifier.verify(token, NOW + 10_000)
