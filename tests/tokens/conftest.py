@@ -10,7 +10,7 @@ from authwise import AccessTokenIssuer, AccessTokenVerifier, PrivateKey
 
 from .helpers import ISSUER, make_verifier
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).absolute().parents[2]
 # CI runs in a fresh clone with a read-only copy of shared/ beside it.
 WYCHEPROOF = REPO_ROOT.parent / "shared" / "vectors" / "wycheproof"
 
