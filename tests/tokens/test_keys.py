@@ -416,6 +416,13 @@ def test_encrypted_private_pem(es256: PrivateKey) -> None:
         PrivateKey.from_pem(pem, b"wrong")
     with pytest.raises(InvalidKey, match="password"):
         PrivateKey.from_pem(pem)  # no password for an encrypted key
+    with pytest.raises(InvalidKey, match="password"):
+        PrivateKey.from_pem(es256.to_pem(), b"unexpected")  # a password for a plain key
+
+
+def test_an_empty_password_never_means_unencrypted(es256: PrivateKey) -> None:
+    with pytest.raises(ValueError, match="empty password"):
+        es256.to_pem(b"")
 
 
 def test_pem_alg_and_kid_overrides(ed25519: PrivateKey) -> None:

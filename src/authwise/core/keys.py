@@ -296,6 +296,10 @@ class PrivateKey:
 
     def to_pem(self, password: bytes | None = None) -> bytes:
         """PKCS#8 PEM, encrypted with ``password`` when one is given."""
+        if password is not None and not password:
+            # An empty password (say, an unset environment variable) must not quietly
+            # write the key in the clear.
+            raise ValueError("an empty password would leave the private key unencrypted")
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(password)
             if password
