@@ -603,3 +603,24 @@ def test_the_token_core_never_reads_the_clock_nor_does_io(
     assert verifier.verify(token, NOW + 1).sub == "u"  # the cached path too
     with pytest.raises(ExpiredToken):
         verifier.verify(token, NOW + 10_000)
+
+
+def test_a_cache_serves_one_verifier_only(es256: PrivateKey) -> None:
+    """A cache entry means "valid under *this* verifier's keys and claims policy". Shared
+    with a verifier for another audience, a hit would skip that audience check entirely."""
+    cache = VerifiedTokenCache()
+    api_one = make_verifier(es256, cache=cache)
+    token = sign_as(es256)
+    assert api_one.verify(token, NOW).sub == "user-1"
+    with pytest.raises(ValueError, match="one verifier"):
+        AccessTokenVerifier(
+            keys=KeySet([es256.public]),
+            claims=ClaimsPolicy.create(ISSUER, "https://other-api.example.com"),
+            cache=cache,
+        )
+    api_two = make_verifier(es256, cache=None)
+    with pytest.raises(ValueError, match="one verifier"):
+        api_two.cache = cache
+    api_two.cache = VerifiedTokenCache()  # a cache of its own is fine
+    api_one.cache = None  # and a verifier may drop its cache
+    assert api_one.verify(token, NOW).sub == "user-1"

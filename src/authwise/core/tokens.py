@@ -140,15 +140,26 @@ class VerifiedTokenCache:
     An entry never outlives its token's ``exp`` (plus leeway); when full, the oldest entry
     goes. It saves the signature and parsing work only: the caller still checks expiry and
     revocation on every hit.
+
+    An entry means "valid under one verifier's keys and claims policy", so a cache serves a
+    single :class:`AccessTokenVerifier`: shared with a verifier for another audience, a hit
+    would skip that verifier's checks.
     """
 
-    __slots__ = ("_entries", "maxsize")
+    __slots__ = ("_entries", "_owner", "maxsize")
 
     def __init__(self, maxsize: int = 10_000) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be positive")
         self.maxsize = maxsize
         self._entries: dict[str, AccessToken] = {}
+        self._owner: object | None = None
+
+    def bind(self, owner: object) -> None:
+        """Dedicate this cache to ``owner``; a second owner is refused."""
+        if self._owner is not None and self._owner is not owner:
+            raise ValueError("a VerifiedTokenCache serves one verifier only")
+        self._owner = owner
 
     def get(self, token: str) -> AccessToken | None:
         return self._entries.get(token)
@@ -275,6 +286,8 @@ class AccessTokenVerifier:
         self._jws = CompactVerifier(self.keys, expected_typ=self.typ, max_bytes=self.max_bytes)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "cache" and value is not None:
+            value.bind(self)  # before assigning: refused if it serves another verifier
         super().__setattr__(name, value)
         # Assigning keys, claims, typ or max_bytes must not leave the old JWS verifier or
         # results verified under the old rules in use (a retired key stops verifying at once).
