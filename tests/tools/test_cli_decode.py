@@ -96,7 +96,8 @@ def test_decode_reads_stdin_with_dash() -> None:
 def test_nothing_decodable_exits_2() -> None:
     result = invoke("decode", "--now", str(NOW), input="not a token")
     assert result.exit_code == 2
-    assert "segment" in result.stdout or "base64url" in result.stdout
+    assert "Nothing in the input could be decoded." in result.stdout
+    assert "UNVERIFIED" not in result.stdout
 
 
 def test_verify_with_jwk_and_pem_files(
@@ -305,3 +306,34 @@ def test_help_documents_exit_codes() -> None:
         result = invoke(command, "--help")
         assert result.exit_code == 0
         assert "Exit codes" in result.stdout
+
+
+def test_partly_decodable_tokens_show_what_they_can() -> None:
+    h, p, s = make().split(".")
+    only_payload = invoke("decode", "--now", str(NOW), input=f"%%%.{p}.{s}")
+    assert "Payload (" in only_payload.stdout
+    assert "Header (" not in only_payload.stdout
+    assert only_payload.exit_code == 1
+    only_header = invoke("decode", "--now", str(NOW), input=f"{h}.%%%")
+    assert "Header (" in only_header.stdout
+    assert "Payload (" not in only_header.stdout
+    assert "Signature:" not in only_header.stdout
+
+
+def test_a_terminal_gets_a_paste_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    from authwise.cli.decode import _read_token
+
+    class Terminal:
+        buffer = io.BytesIO(make().encode())
+
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    assert _read_token(None) == make()
+    assert "Paste the token" in capsys.readouterr().err

@@ -266,6 +266,11 @@ def _print_report(
     console: Console, report: Report, verification: Verification | None, now: int
 ) -> None:
     sizes = report.sizes
+    if not report.decodable:
+        console.print(Text("Nothing in the input could be decoded.", style="bold red"))
+        console.print(_findings_table(report))
+        console.print(_summary(report))
+        return
     if report.header is not None:
         title = f"Header ({sizes.get('header', 0)} bytes encoded)"
         console.print(Panel(JSON.from_data(report.header), title=title, border_style="magenta"))
