@@ -84,7 +84,7 @@ def test_decode_expired_and_findings_table() -> None:
     assert "expired 3 days ago" in result.stdout
     assert "secret-claim-name" in result.stdout
     assert "[password]" in result.stdout
-    assert "errors" in result.stdout
+    assert "1 error, 1 warning, 0 notes" in result.stdout
 
 
 def test_decode_reads_stdin_with_dash() -> None:

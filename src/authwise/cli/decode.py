@@ -255,11 +255,11 @@ def _findings_table(report: Report) -> Table | Text:
 
 
 def _summary(report: Report) -> Text:
-    return Text(
-        f"{report.count('error')} errors, {report.count('warning')} warnings, "
-        f"{report.count('info')} notes",
-        style="bold red" if report.count("error") else "bold",
-    )
+    counts = []
+    for severity, word in (("error", "error"), ("warning", "warning"), ("info", "note")):
+        n = report.count(severity)
+        counts.append(f"{n} {word}{'' if n == 1 else 's'}")
+    return Text(", ".join(counts), style="bold red" if report.count("error") else "bold")
 
 
 def _print_report(

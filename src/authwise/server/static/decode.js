@@ -791,9 +791,12 @@
         item.append(el("p", "reason", f.reason));
         list.append(item);
       }
-      const count = (s) => findings.filter((f) => f.severity === s).length;
+      const count = (severity, word) => {
+        const n = findings.filter((f) => f.severity === severity).length;
+        return n + " " + word + (n === 1 ? "" : "s");
+      };
       $("summary").textContent = findings.length
-        ? count("error") + " errors, " + count("warning") + " warnings, " + count("info") + " notes"
+        ? [count("error", "error"), count("warning", "warning"), count("info", "note")].join(", ")
         : "no findings";
     }
 
