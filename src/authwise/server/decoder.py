@@ -1,6 +1,6 @@
 """The web decoder at ``/decode``: a page that decodes, lints and verifies in the browser.
 
-The server only hands out a static page, its script, stylesheet and icon, and the rules document
+The server only hands out a static page, its script and stylesheet, and the rules document
 (embedded in the page, and at ``/decode/rules.json`` for other tools). No route takes a token:
 the page's policy lets it talk to this origin only, and the script's one request is for the
 server's own JWKS. Mount with ``Starlette(routes=[*decoder.routes, ...])``.
@@ -62,7 +62,6 @@ def _page() -> str:
         rules_json=_script_json(rules_document()),
         js_url="/decode/decode.js",
         css_url="/decode/decode.css",
-        icon_url="/decode/decode.svg",
     )
 
 
@@ -82,10 +81,6 @@ async def decode_css(request: Request) -> Response:
     )
 
 
-async def decode_icon(request: Request) -> Response:
-    return FileResponse(_STATIC / "decode.svg", media_type="image/svg+xml", headers=_ASSET_HEADERS)
-
-
 async def rules_json(request: Request) -> Response:
     return Response(
         orjson.dumps(rules_document()),
@@ -98,6 +93,5 @@ routes: list[BaseRoute] = [
     Route("/decode", decode_page, methods=["GET"], name="decoder"),
     Route("/decode/decode.js", decode_js, methods=["GET"], name="decoder-js"),
     Route("/decode/decode.css", decode_css, methods=["GET"], name="decoder-css"),
-    Route("/decode/decode.svg", decode_icon, methods=["GET"], name="decoder-icon"),
     Route("/decode/rules.json", rules_json, methods=["GET"], name="decoder-rules"),
 ]
