@@ -140,28 +140,11 @@ def lint_token(token: str, now: int) -> Report:
     token = token.strip(_TRIM)
     size = len(token.encode("utf-8", "surrogatepass"))
     sizes = {"token": size}
-    if not token:
-        out.add("empty-token")
+    segments = _segments(token, size, out)
+    if segments is None:
         return _report(out, sizes)
-    if size > MAX_INPUT_BYTES:
-        out.add("token-too-large", size=size, limit=MAX_INPUT_BYTES)
-        return _report(out, sizes)
-    if token.startswith("{"):
-        out.add("json-serialization")
-        return _report(out, sizes)
-    segments = token.split(".")
-    if len(segments) == 5:
-        out.add("jwe-token")
-        return _report(out, sizes)
-    if len(segments) not in (2, 3):
-        out.add("segment-count", count=len(segments))
-        return _report(out, sizes)
-    if len(segments) == 2:
-        segments.append("")
     h, p, s = segments
     sizes.update(header=len(h), payload=len(p), signature=len(s))
-    if not s:
-        out.add("signature-missing")
     header = _json_part("header", h, out)
     payload_raw = _b64_part("payload", p, out)
     payload = _json_value("payload", payload_raw, out) if payload_raw is not None else None
@@ -176,6 +159,30 @@ def lint_token(token: str, now: int) -> Report:
     if payload_raw is not None:
         sizes["payload_json"] = len(payload_raw)
     return _report(out, sizes, header, payload, signature)
+
+
+def _segments(token: str, size: int, out: _Findings) -> tuple[str, str, str] | None:
+    """The three segments (the signature possibly empty), or None when nothing is decodable."""
+    if not token:
+        out.add("empty-token")
+        return None
+    if size > MAX_INPUT_BYTES:
+        out.add("token-too-large", size=size, limit=MAX_INPUT_BYTES)
+        return None
+    if token.startswith("{"):
+        out.add("json-serialization")
+        return None
+    segments = token.split(".")
+    if len(segments) == 5:
+        out.add("jwe-token")
+        return None
+    if len(segments) not in (2, 3):
+        out.add("segment-count", count=len(segments))
+        return None
+    if len(segments) == 2 or not segments[2]:
+        out.add("signature-missing")
+        return segments[0], segments[1], ""
+    return segments[0], segments[1], segments[2]
 
 
 def lint_claims(data: bytes, now: int) -> Report:
