@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from authwise.core.accounts import HashParams
-from authwise.service import AuthService, ServiceConfig
+from authwise.service import AuthService, PasswordHasher, ServiceConfig
 from authwise.storage.base import Stores
 from authwise.storage.memory import memory_stores
 
@@ -41,13 +41,16 @@ def make_config(**kw: object) -> ServiceConfig:
     return ServiceConfig(**fields)  # type: ignore[arg-type]
 
 
-def make_service(stores: Stores, clock: Clock, **config: object) -> AuthService:
+def make_service(
+    stores: Stores, clock: Clock, *, hasher: PasswordHasher | None = None, **config: object
+) -> AuthService:
     return AuthService(
         stores,
         config=make_config(**config),
         clock=clock,
         refresh_secret=b"r" * 32,
         key_encryption_key=b"k" * 32,
+        hasher=hasher,
     )
 
 
