@@ -14,8 +14,10 @@ from typing import Literal
 __all__ = [
     "ALGORITHM_SIGNATURE_BYTES",
     "EXPECTED_ALGORITHMS",
+    "KID_UNUSUAL_PATTERN",
     "LINT_RULES",
     "LINT_RULES_BY_ID",
+    "RSA_ALGORITHMS",
     "THRESHOLDS",
     "UNTRUSTED_KEY_HEADERS",
     "LintRule",
@@ -59,7 +61,11 @@ ALGORITHM_SIGNATURE_BYTES: dict[str, int] = {
     "Ed25519": 64,
     "EdDSA": 64,
 }
+RSA_ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 UNTRUSTED_KEY_HEADERS: tuple[str, ...] = ("jku", "x5u", "jwk", "x5c")
+# A kid is an opaque label; these characters (and "..") only matter to a lookup that treats
+# it as a path, a query or a shell word.
+KID_UNUSUAL_PATTERN = r"[^A-Za-z0-9._:+/=-]|[.][.]"
 
 _UNSIGNED = "An unsigned token proves nothing: anyone can write one and claim to be anyone."
 _STRICT = (

@@ -33,7 +33,9 @@ from authwise.core.jws import split_compact
 from authwise.core.rules import (
     ALGORITHM_SIGNATURE_BYTES,
     EXPECTED_ALGORITHMS,
+    KID_UNUSUAL_PATTERN,
     LINT_RULES_BY_ID,
+    RSA_ALGORITHMS,
     SCAN_SKIP,
     THRESHOLDS,
     UNTRUSTED_KEY_HEADERS,
@@ -43,7 +45,7 @@ from authwise.core.rules import (
 from authwise.errors import BadSignature, MalformedToken
 
 __all__ = [
-    "KID_UNUSUAL_PATTERN",
+    "MAX_INPUT_BYTES",
     "Report",
     "Verification",
     "describe_time",
@@ -57,9 +59,8 @@ MAX_INPUT_BYTES = THRESHOLDS["max_input_bytes"]
 # What a claims file would add once minted: an ES256 header with a thumbprint kid and typ,
 # two dots and an 86-character signature.
 TOKEN_OVERHEAD_BYTES = 190
-KID_UNUSUAL_PATTERN = r"[^A-Za-z0-9._:+/=-]|[.][.]"
 _KID_UNUSUAL = re.compile(KID_UNUSUAL_PATTERN)
-_RSA_FAMILY = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_RSA_FAMILY = frozenset(RSA_ALGORITHMS)
 _EDDSA = frozenset({"Ed25519", "EdDSA"})
 _TRIM = " \t\r\n"
 _B64_LENIENT = str.maketrans("+/", "-_", _TRIM)

@@ -16,10 +16,7 @@
   const B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const B64_VALUE = new Map(Array.from(B64_CHARS, (c, i) => [c, i]));
   const B64_ALPHABET = /^[A-Za-z0-9_-]*$/;
-  const RSA_FAMILY = new Set(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]);
   const EDDSA = new Set(["Ed25519", "EdDSA"]);
-  const KID_UNUSUAL = /[^A-Za-z0-9._:+/=-]|[.][.]/;
-  const TOKEN_OVERHEAD_BYTES = 190;
 
   // ---- the rules document -------------------------------------------------------------------
 
@@ -42,6 +39,8 @@
       values: doc.value_rules.map((r) => ({ rule: r, re: pythonRegExp(r.pattern) })),
       algorithms: new Set(doc.algorithms),
       signatureBytes: doc.signature_bytes,
+      rsaFamily: new Set(doc.rsa_algorithms),
+      kidUnusual: new RegExp(doc.kid_unusual_pattern),
       untrusted: doc.untrusted_key_headers,
       skip: new Set(doc.scan_skip),
     };
@@ -318,7 +317,7 @@
       const kid = header.get("kid");
       if (typeof kid !== "string" || !kid || codePoints(kid) > limit) {
         out.add("kid-invalid", "kid", { limit: limit });
-      } else if (KID_UNUSUAL.test(kid)) out.add("kid-unusual", "kid");
+      } else if (out.rules.kidUnusual.test(kid)) out.add("kid-unusual", "kid");
     }
     if (!typIsAccessToken(header.get("typ"))) out.add("typ-unexpected", "typ");
   }
@@ -330,7 +329,7 @@
       const expected = Object.prototype.hasOwnProperty.call(table, alg) ? table[alg] : null;
       if (
         (expected !== null && size !== expected) ||
-        (RSA_FAMILY.has(alg) && size < out.rules.t.min_rsa_signature_bytes)
+        (out.rules.rsaFamily.has(alg) && size < out.rules.t.min_rsa_signature_bytes)
       ) {
         out.add("signature-length", "signature", { size: size, alg: alg });
       }
