@@ -331,3 +331,9 @@ def test_size_estimate_is_exact_at_the_budget(any_key: PrivateKey) -> None:
             with pytest.raises(PolicyViolation, match="payload-too-large"):
                 tight.mint(sub="u", audience=AUDIENCE, now=NOW, jti="j", extra={"pad": "p" * pad})
     assert decode_unverified(base).payload["pad"] == ""
+
+
+def test_claims_that_are_not_json_are_a_policy_violation(issuer: AccessTokenIssuer) -> None:
+    with pytest.raises(PolicyViolation) as info:
+        issuer.mint(sub="u", audience="api", now=1_700_000_000, extra={"when": object()})
+    assert info.value.rule == "invalid-claim-value"

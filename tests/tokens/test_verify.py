@@ -462,6 +462,27 @@ def test_cache_never_outlives_exp(es256: PrivateKey) -> None:
         verifier.verify(token, NOW + 330)  # and the slow path agrees
 
 
+def test_cache_hit_rechecks_nbf_and_iat_when_the_clock_steps_back(es256: PrivateKey) -> None:
+    verifier = make_verifier(es256, cache=VerifiedTokenCache(), leeway=5)
+    token = sign_as(es256, claims(nbf=NOW + 10))
+    assert verifier.verify(token, NOW + 10).sub == "user-1"
+    with pytest.raises(NotYetValid):
+        verifier.verify(token, NOW + 4)  # cached, but not valid yet at this earlier time
+    assert verifier.verify(token, NOW + 5).sub == "user-1"  # within the leeway
+
+
+def test_cached_results_are_read_only_all_the_way_down(es256: PrivateKey) -> None:
+    verifier = make_verifier(es256, cache=VerifiedTokenCache())
+    token = sign_as(es256, claims(roles=["reader"], aud=[AUDIENCE, "other"]))
+    first = verifier.verify(token, NOW)
+    assert first.claims["roles"] == ("reader",)
+    with pytest.raises(TypeError):
+        first.claims["roles"] += ("admin",)  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        first.claims["aud"].append("evil")
+    assert verifier.verify(token, NOW).roles == ("reader",)
+
+
 def test_failures_are_not_cached(es256: PrivateKey) -> None:
     cache = VerifiedTokenCache()
     verifier = make_verifier(es256, cache=cache)

@@ -27,7 +27,7 @@ from authwise.core.jws import (
 )
 from authwise.core.keys import PrivateKey
 from authwise.core.rules import scan_claims
-from authwise.errors import ExpiredToken, PolicyViolation
+from authwise.errors import ExpiredToken, NotYetValid, PolicyViolation
 
 __all__ = [
     "AccessToken",
@@ -97,6 +97,10 @@ class AccessToken(NamedTuple):
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any], exp: float, kid: str) -> AccessToken:
+        # Read-only arrays too (aud, roles): a cached token is shared by every caller.
+        for name, value in claims.items():
+            if type(value) is list:
+                claims[name] = tuple(value)
         return cls(MappingProxyType(claims), exp, kid)
 
     @property
@@ -254,7 +258,10 @@ class AccessTokenIssuer:
         for finding in scan_claims(claims, skip=frozenset({"jti", "sid"})):
             if finding.severity == "error":
                 raise PolicyViolation(finding.id, finding.message, finding.path)
-        payload = dumps(claims)
+        try:
+            payload = dumps(claims)
+        except TypeError as exc:
+            raise PolicyViolation("invalid-claim-value", "claims must be JSON values") from exc
         size = len(self._header) + 2 + (len(payload) * 4 + 2) // 3 + self._sig_len
         if size > policy.max_token_bytes:
             raise PolicyViolation(
@@ -305,9 +312,14 @@ class AccessTokenVerifier:
         cache = self.cache
         cached = cache.get(token) if cache is not None else None
         if cached is not None:
-            if now >= cached.exp + self.claims.leeway:
+            leeway = self.claims.leeway
+            if now >= cached.exp + leeway:
                 cache.discard(token)  # type: ignore[union-attr]
                 raise ExpiredToken
+            # A clock that stepped back must not skip the nbf/iat checks made at first sight.
+            claims = cached.claims
+            if now + leeway < max(claims.get("nbf", 0), claims.get("iat", 0)):
+                raise NotYetValid("iat", "token not valid yet")
             result = cached
         else:
             key, payload = self._jws.verify(token)
