@@ -344,9 +344,9 @@ def decode(
 ) -> None:
     """Show a token's header, payload, times and sizes, verify it, and lint it.
 
-    UNVERIFIED unless --key or --jwks names a key you trust; keys and URLs named inside the
-    token are never used. Exit codes: 0 clean, 1 error findings or failed verification,
-    2 usage error or nothing decodable.
+    UNVERIFIED unless --key or --jwks names a key you trust; keys and URLs named inside the token are never used.
+
+    Exit codes: 0 clean, 1 error findings or failed verification, 2 usage error or nothing decodable.
     """
 
     def run() -> int:
