@@ -46,6 +46,8 @@ async def _client(ctx: ServerContext, request: Request, *, required: bool) -> Cl
             )
         return None
     scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" and not required:
+        return None  # another scheme (a bearer token) is no client authentication
     try:
         if scheme.lower() != "basic":
             raise ValueError

@@ -1,0 +1,164 @@
+"""Over real HTTP: ``authwise serve`` as a subprocess on the embedded SQLite default.
+
+PyJWT verifies the server's tokens given only its JWKS URL; the quickstart in
+docs/quickstart.md runs as written; the first start creates the data directory and keys.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from .live import AUTHWISE, REPO, LiveServer, live_server
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data = tmp_path_factory.mktemp("live") / "data"
+    with live_server(data, "--dev", "--registration") as server:
+        yield server
+
+
+def cli(live: LiveServer, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(AUTHWISE), *args],
+        input=stdin,
+        env=dict(live.env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_first_start_creates_data_dir_database_and_keys(live: LiveServer) -> None:
+    kek = live.data_dir / "key-encryption-key"
+    assert stat.S_IMODE(kek.stat().st_mode) == 0o600
+    assert (live.data_dir / "authwise.db").exists()
+    log = live.log.read_text()
+    assert "created a new key-encryption key" in log
+    assert kek.read_text().strip() not in log
+    keys = httpx.get(f"{live.url}/.well-known/jwks.json").json()["keys"]
+    assert len(keys) == 2
+
+
+def test_pyjwt_verifies_our_access_tokens_from_the_jwks_url_alone(live: LiveServer) -> None:
+    r = httpx.post(f"{live.url}/users", json={"username": "pyjwt-user", "password": PASSWORD})
+    assert r.status_code == 202
+    r = httpx.post(
+        f"{live.url}/oauth/token",
+        data={"grant_type": "password", "username": "pyjwt-user", "password": PASSWORD},
+    )
+    assert r.status_code == 200
+    access = r.json()["access_token"]
+    metadata = httpx.get(f"{live.url}/.well-known/oauth-authorization-server").json()
+    jwks_url = metadata["jwks_uri"].replace(metadata["issuer"], live.url)
+    signing_key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(access)
+    claims = jwt.decode(
+        access,
+        signing_key.key,
+        algorithms=["ES256"],
+        audience=metadata["issuer"],
+        issuer=metadata["issuer"],
+        options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+    )
+    me = httpx.get(f"{live.url}/me", headers={"Authorization": f"Bearer {access}"}).json()
+    assert claims["sub"] == me["sub"]
+    assert claims["sid"] == me["sid"]
+    assert jwt.get_unverified_header(access)["typ"] == "at+jwt"
+
+
+def _quickstart_block() -> str:
+    text = (REPO / "docs" / "quickstart.md").read_text()
+    blocks = re.findall(r"```sh quickstart\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+def test_quickstart_runs_as_written(live: LiveServer, tmp_path: Path) -> None:
+    (tmp_path / ".venv").symlink_to(REPO / ".venv")  # the commands name .venv/bin/authwise
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", _quickstart_block()],
+        cwd=tmp_path,
+        env={**live.env, "AUTHWISE_URL": live.url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2:] == ["401", "204"]
+    assert '"auth_method":"session"' in result.stdout
+    assert '"auth_method":"bearer"' in result.stdout
+    assert '"current":true' in result.stdout
+
+
+def test_cli_admin_reaches_the_running_server(live: LiveServer) -> None:
+    created = cli(
+        live,
+        "users",
+        "create",
+        "cli-admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert created.returncode == 0, created.stderr
+    listed = cli(live, "users", "list")
+    assert "cli-admin" in listed.stdout
+    client = cli(live, "clients", "create", "resource-server")
+    assert client.returncode == 0
+    client_id = re.search(r"client_id:\s+(\S+)", client.stdout)
+    secret = re.search(r"client_secret:\s+(aw_cs_\S+)", client.stdout)
+    assert client_id and secret
+    assert cli(live, "clients", "list").stdout.count(client_id.group(1)) == 1
+    assert secret.group(1) not in cli(live, "clients", "list").stdout
+    r = httpx.get(f"{live.url}/revocations", auth=(client_id.group(1), secret.group(1)))
+    assert r.status_code == 200
+    assert cli(live, "users", "disable", "nobody").returncode == 1
+
+
+def test_uvicorn_answers_with_generic_errors(live: LiveServer) -> None:
+    r = httpx.post(
+        f"{live.url}/session", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    r = httpx.get(f"{live.url}/metrics")
+    assert r.status_code == 200
+    assert "authwise_http_requests_total" in r.text
+
+
+def test_serve_refuses_bad_configuration(tmp_path: Path) -> None:
+    env = {**os.environ, "AUTHWISE_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [str(AUTHWISE), "serve", "--public-url", "https://auth.example.com", "--dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "development setting" in result.stderr
+    result = subprocess.run(
+        [str(AUTHWISE), "serve", "--workers", "2", "--database-url", "memory://"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "one worker" in result.stderr
