@@ -9,10 +9,11 @@ several processes start or rotate at once exactly one ring wins and the others a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from authwise.core.keyring import KeyEntry, KeyRing, KeyState, RotationPolicy, rotate
-from authwise.core.keys import Algorithm, PrivateKey
-from authwise.errors import StorageError
+from authwise.core.keys import ALGORITHMS, Algorithm, PrivateKey
+from authwise.errors import InvalidKey, StorageError
 from authwise.storage.base import KeyRecord, KeyRingSnapshot, KeyStore
 
 __all__ = ["KeyManager"]
@@ -42,11 +43,10 @@ class KeyManager:
     def _decode(self, snapshot: KeyRingSnapshot) -> KeyRing:
         entries = []
         for record in snapshot.records:
+            if record.alg not in ALGORITHMS:
+                raise InvalidKey(f"stored key {record.kid!r}: unsupported algorithm")
             key = PrivateKey.from_pem(
-                record.private_pem,
-                self._kek,
-                alg=record.alg,  # type: ignore[arg-type]
-                kid=record.kid,
+                record.private_pem, self._kek, alg=cast(Algorithm, record.alg), kid=record.kid
             )
             entries.append(KeyEntry(key=key, state=KeyState(record.state), since=record.since))
         return KeyRing(tuple(entries))
