@@ -155,7 +155,8 @@ def rotate(
 ) -> KeyRing:
     """Advance every key whose time has come.
 
-    - retiring keys older than ``retire_after`` are retired;
+    - retiring keys older than ``retire_after`` are retired, and retired keys older than
+      ``retire_after`` leave the ring (their private keys are not kept for nothing);
     - with no active key (first start), a key becomes active at once;
     - an active key older than ``rotate_after`` (or any, with ``force``) hands over to the
       ``next`` key once that one has been published for ``publish_ahead`` (at once with
@@ -163,10 +164,15 @@ def rotate(
     - there is always a ``next`` key afterwards.
     """
     entries = [
+        e
+        for e in ring.entries
+        if not (e.state is KeyState.RETIRED and now - e.since >= policy.retire_after)
+    ]
+    entries = [
         replace(e, state=KeyState.RETIRED, since=now)
         if e.state is KeyState.RETIRING and now - e.since >= policy.retire_after
         else e
-        for e in ring.entries
+        for e in entries
     ]
 
     def first(state: KeyState) -> int | None:
