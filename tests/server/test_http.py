@@ -121,7 +121,8 @@ def test_cli_admin_reaches_the_running_server(live: LiveServer) -> None:
     assert client.returncode == 0
     client_id = re.search(r"client_id:\s+(\S+)", client.stdout)
     secret = re.search(r"client_secret:\s+(aw_cs_\S+)", client.stdout)
-    assert client_id and secret
+    assert client_id
+    assert secret
     assert cli(live, "clients", "list").stdout.count(client_id.group(1)) == 1
     assert secret.group(1) not in cli(live, "clients", "list").stdout
     r = httpx.get(f"{live.url}/revocations", auth=(client_id.group(1), secret.group(1)))
