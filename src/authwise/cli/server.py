@@ -26,7 +26,7 @@ from authwise.cli import app
 from authwise.config import ConfigError, Settings, env_name, load_key_encryption_key, load_settings
 from authwise.core.accounts import normalize_username
 from authwise.core.keys import PrivateKey
-from authwise.errors import AuthwiseError, InvalidInput, StoreUnavailable
+from authwise.errors import AuthwiseError, Conflict, InvalidInput, StoreUnavailable
 from authwise.service import AuthService
 from authwise.storage.base import KeyRecord
 
@@ -311,17 +311,14 @@ def users_create(
 
     async def run() -> None:
         async with _service(settings) as service:
-            user = await service.register(username, password, roles=role or (), tenant=tenant)
-            console.print(
-                f"created [bold]{user.username}[/] (id {user.id}) roles: {' '.join(user.roles) or '-'}"
-            )
+            try:
+                user = await service.register(username, password, roles=role or (), tenant=tenant)
+            except Conflict:
+                _fail(f"the username {username!r} is taken")
+            roles = " ".join(user.roles) or "-"
+            console.print(f"created [bold]{user.username}[/] (id {user.id}) roles: {roles}")
 
-    from authwise.errors import Conflict
-
-    try:
-        _run(run())
-    except Conflict:
-        _fail(f"the username {username!r} is taken")
+    _run(run())
 
 
 @users_app.command("list")
