@@ -22,6 +22,7 @@ from authwise.errors import (
     InvalidSession,
     NotFound,
     RevokedToken,
+    StoreUnavailable,
 )
 from authwise.service import AuthService, PasswordHasher, ServiceConfig
 from authwise.storage.base import AuditKind, BusEvent, BusEventKind, Stores, UserRecord
@@ -424,3 +425,30 @@ def test_config_from_settings() -> None:
     assert (config.sessions.idle_timeout, config.sessions.absolute_timeout) == (1800, 28_800)
     assert config.hashing.time_cost == 3
     assert ServiceConfig.from_settings(Settings()).hashing == HashParams()
+
+
+async def test_other_processes_reload_the_ring_after_a_rotation(
+    service: AuthService, stores: Stores, clock: Clock
+) -> None:
+    other = make_service(stores, clock)
+    await other.start()
+    ring = await service.rotate_keys(force=True)
+    await other.close()  # waits for the reload the keys_changed event started
+    assert other.key_ring.active.kid == ring.active.kid
+
+
+async def test_a_failed_reload_is_logged_not_raised(
+    service: AuthService, stores: Stores, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = make_service(stores, clock)
+    await other.start()
+    before = other.key_ring.active.kid
+
+    async def broken(*args: object, **kw: object) -> None:
+        raise StoreUnavailable
+
+    other.keys.load = broken  # type: ignore[method-assign,assignment]
+    await service.rotate_keys(force=True)
+    await other.close()
+    assert other.key_ring.active.kid == before
+    assert "reloading the key ring" in caplog.text

@@ -3,6 +3,7 @@ and the revocation steps several operations end with."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class ServiceBase:
             algorithm=config.algorithm,
         )
         self.revocations = RevocationSet()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._ring: KeyRing | None = None
         self._issuer: AccessTokenIssuer | None = None
         self._verifier: AccessTokenVerifier | None = None

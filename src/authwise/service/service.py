@@ -3,6 +3,8 @@ call for everything stateful."""
 
 from __future__ import annotations
 
+import asyncio
+
 from authwise.core.keyring import KeyRing
 from authwise.service._base import log
 from authwise.service.tokens import TokensMixin
@@ -38,10 +40,23 @@ class AuthService(TokensMixin):
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None
+        for task in list(self._tasks):
+            await task
 
     def _on_event(self, event: BusEvent) -> None:
         if event.kind is BusEventKind.REVOKED and event.revocation is not None:
             self.revocations.apply(event.revocation)
+        elif event.kind is BusEventKind.KEYS_CHANGED:
+            # Handlers must not block: reload in a task (kept referenced until done).
+            task = asyncio.get_running_loop().create_task(self._reload_quietly())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _reload_quietly(self) -> None:
+        try:
+            await self.reload_keys()
+        except Exception:
+            log.exception("reloading the key ring after a keys_changed event failed")
 
     async def rotate_keys(self, *, force: bool = False) -> KeyRing:
         """Advance the key ring (call it periodically; ``force`` hands over to a new key now)
