@@ -353,6 +353,23 @@ async def test_key_rotation_keeps_old_tokens_valid_and_tells_everyone(
     assert AuditKind.KEY_ROTATED in [e.kind for e in await service.audit_events()]
     unchanged = await service.rotate_keys()
     assert unchanged.active.kid == ring.active.kid
+    await other.close()  # lets other's reload (from the event) finish
+    # One announcement and one audit entry for one rotation, however many processes adopt it.
+    assert [e.kind for e in events] == [BusEventKind.KEYS_CHANGED]
+    kinds = [e.kind for e in await service.audit_events()]
+    assert kinds.count(AuditKind.KEY_ROTATED) == 1
+
+
+async def test_an_unchanged_ring_keeps_the_verified_token_cache(
+    service: AuthService, alice: UserRecord
+) -> None:
+    tokens = await service.issue_tokens(alice)
+    service.verify_access_token(tokens.access_token)
+    cache = service.verifier.cache
+    assert cache is not None
+    assert len(cache) == 1
+    await service.reload_keys()
+    assert len(cache) == 1
 
 
 async def test_retiring_a_compromised_key(service: AuthService, stores: Stores) -> None:
@@ -447,7 +464,7 @@ async def test_a_failed_reload_is_logged_not_raised(
     async def broken(*args: object, **kw: object) -> None:
         raise StoreUnavailable
 
-    other.keys.load = broken  # type: ignore[method-assign,assignment]
+    other.keys.advance = broken  # type: ignore[method-assign,assignment]
     await service.rotate_keys(force=True)
     await other.close()
     assert other.key_ring.active.kid == before

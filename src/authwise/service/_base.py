@@ -15,7 +15,7 @@ from authwise.core.revocation import RevocationSet, entry_expiry
 from authwise.core.tokens import AccessTokenIssuer, AccessTokenVerifier, MintPolicy
 from authwise.errors import InvalidKey, NotFound
 from authwise.service.config import ServiceConfig
-from authwise.service.keys import KeyManager
+from authwise.service.keys import KeyManager, same_shape
 from authwise.service.passwords import PasswordHasher
 from authwise.storage.base import (
     AuditEvent,
@@ -87,6 +87,8 @@ class ServiceBase:
         return int(self.clock())
 
     def _use_ring(self, ring: KeyRing) -> None:
+        if self._ring is not None and same_shape(ring, self._ring):
+            return  # unchanged: keep the issuer and the verifier's cache
         self._ring = ring
         self._issuer = AccessTokenIssuer(ring.active, self.config.issuer, self._mint_policy)
         keys = ring.verification_keys()

@@ -68,15 +68,20 @@ class KeyManager:
     async def load(self, now: int, *, force_rotation: bool = False) -> KeyRing:
         """The current ring, advanced to ``now`` (and rotated at once with ``force_rotation``)
         and saved if that changed it. Raises :class:`InvalidKey` for a wrong KEK."""
+        return (await self.advance(now, force_rotation=force_rotation))[0]
+
+    async def advance(self, now: int, *, force_rotation: bool = False) -> tuple[KeyRing, bool]:
+        """Like :meth:`load`, also telling whether this call saved a changed ring (so that
+        exactly one process announces a rotation)."""
         for _ in range(_ATTEMPTS):
             snapshot = await self._store.load()
             ring = self._decode(snapshot)
             advanced = rotate(ring, now, self.policy, self._make_key, force=force_rotation)
-            if _shape(advanced) == _shape(ring):
-                return ring
+            if same_shape(advanced, ring):
+                return ring, False
             records = self._encode(advanced, snapshot)
             if await self._store.save(records, expected_version=snapshot.version):
-                return advanced
+                return advanced, True
             force_rotation = False  # another process rotated first: adopt its ring
         raise StorageError("key ring: too many concurrent updates")
 
@@ -92,5 +97,8 @@ class KeyManager:
         raise StorageError("key ring: too many concurrent updates")
 
 
-def _shape(ring: KeyRing) -> list[tuple[str, KeyState, int]]:
-    return [(e.kid, e.state, e.since) for e in ring.entries]
+def same_shape(a: KeyRing, b: KeyRing) -> bool:
+    """Whether two rings hold the same keys in the same states since the same times."""
+    return [(e.kid, e.state, e.since) for e in a.entries] == [
+        (e.kid, e.state, e.since) for e in b.entries
+    ]

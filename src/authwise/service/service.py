@@ -59,21 +59,22 @@ class AuthService(TokensMixin):
             log.exception("reloading the key ring after a keys_changed event failed")
 
     async def rotate_keys(self, *, force: bool = False) -> KeyRing:
-        """Advance the key ring (call it periodically; ``force`` hands over to a new key now)
-        and tell every process to reload it."""
+        """Advance the key ring to now: a rotation when one is due (or at once with ``force``),
+        and whatever another process saved. Call it periodically. When this call changed the
+        ring, every process is told to reload it."""
+        ring, saved = await self.keys.advance(self.now(), force_rotation=force)
         before = self.key_ring.active.kid
-        ring = await self.keys.load(self.now(), force_rotation=force)
         self._use_ring(ring)
-        if ring.active.kid != before:
-            await self._audit(AuditKind.KEY_ROTATED, detail={"kid": ring.active.kid})
-        await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
+        if saved:
+            if ring.active.kid != before:
+                await self._audit(AuditKind.KEY_ROTATED, detail={"kid": ring.active.kid})
+            await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
         return ring
 
     async def reload_keys(self) -> KeyRing:
-        """Adopt the ring another process saved (on a ``keys_changed`` event)."""
-        ring = await self.keys.load(self.now())
-        self._use_ring(ring)
-        return ring
+        """Adopt the ring as stored (after a ``keys_changed`` event), advancing it if a
+        rotation is due: the same as :meth:`rotate_keys` without ``force``."""
+        return await self.rotate_keys()
 
     async def prune(self) -> int:
         """Drop expired sessions, refresh families and revocation entries everywhere (call
