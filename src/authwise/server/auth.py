@@ -65,22 +65,35 @@ def clear_cookie(ctx: ServerContext) -> str:
     return value + "; Secure" if cookie.secure else value
 
 
+def cookie_value(header: str | None, name: str) -> str | None:
+    """The value of the cookie ``name`` in a ``Cookie`` header (RFC 6265 section 5.4), the
+    first if there are several."""
+    if not header:
+        return None
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value
+    return None
+
+
 class Authenticator:
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
         self._cookie = ctx.settings.cookie.cookie_name
 
     def session_id(self, request: Request) -> str | None:
-        return request.cookies.get(self._cookie)
+        return cookie_value(request.headers.get("cookie"), self._cookie)
 
     async def from_session(self, session_id: str) -> Caller | None:
-        if not is_well_formed(session_id, SESSION_PREFIX):
-            return None
+        # The digest first: a cached digest was well formed when the service validated it.
         digest = secret_digest(session_id)
         cache = self.ctx.cache
         view = cache.session(digest)
         new_id = None
         if view is None:
+            if not is_well_formed(session_id, SESSION_PREFIX):
+                return None
             try:
                 view = await self.ctx.service.validate_session(session_id)
             except InvalidSession:
@@ -124,10 +137,11 @@ class Authenticator:
             sid=access.sid,
         )
 
-    async def caller(self, request: Request, *, bearer: bool = True) -> Caller | None:
-        """The caller, or None. An ``Authorization`` header decides alone: a bad bearer token
-        is not rescued by a cookie."""
-        authorization = request.headers.get("authorization")
+    async def resolve(
+        self, authorization: str | None, cookie_header: str | None, *, bearer: bool = True
+    ) -> Caller | None:
+        """The caller these headers name, or None. An ``Authorization`` header decides alone:
+        a bad bearer token is not rescued by a cookie."""
         if authorization is not None:
             if not bearer:
                 return None
@@ -135,10 +149,16 @@ class Authenticator:
             if scheme.lower() != "bearer" or not token:
                 return None
             return await self.from_bearer(token.strip())
-        session_id = request.cookies.get(self._cookie)
+        session_id = cookie_value(cookie_header, self._cookie)
         if session_id is None:
             return None
         return await self.from_session(session_id)
+
+    async def caller(self, request: Request, *, bearer: bool = True) -> Caller | None:
+        headers = request.headers
+        return await self.resolve(
+            headers.get("authorization"), headers.get("cookie"), bearer=bearer
+        )
 
     async def require(
         self, request: Request, *, unsafe: bool = False, bearer: bool = True

@@ -46,35 +46,42 @@ class IdentityCache:
     # -- sessions ------------------------------------------------------------------------------
 
     def session(self, digest: bytes) -> SessionView | None:
-        """A cached view still valid now, without a rotation or a renewal write due."""
+        """A cached view still valid now, with no rotation or renewal write due."""
         entry = self._sessions.get(digest)
         if entry is None:
             return None
-        view, until = entry
-        now = self._clock()
-        if now >= until:
+        if self._clock() >= entry[1]:
             self._drop_session(digest)
             return None
-        decision = core_sessions.check(
-            view.session, now, self._policy, not_before=view.user.not_before
-        )
-        if not decision.active or decision.rotate or decision.touch:
-            self._drop_session(digest)
-            return None
-        return view
+        return entry[0]
 
     def put_session(self, digest: bytes, view: SessionView) -> None:
         """Cache a view the service just validated (and, if it was due, touched)."""
         if self.ttl <= 0:
             return
         now = self._clock()
-        decision = core_sessions.check(view.session, now, self._policy)
+        policy = self._policy
+        decision = core_sessions.check(view.session, now, policy, not_before=view.user.not_before)
+        if not decision.active or decision.rotate:
+            return
+        session = view.session
         if decision.touch:
             # The service wrote last_seen = now but hands back the record it read.
-            view = replace(view, session=replace(view.session, last_seen=now))
+            session = replace(session, last_seen=now)
+            view = replace(view, session=session)
+        # The state machine's deadlines, computed once: the entry serves until the first of
+        # them, when core_sessions.check would ask for a renewal write or end the session.
+        until = min(
+            now + self.ttl,
+            session.last_seen + policy.touch_interval,
+            session.last_seen + policy.idle_timeout,
+            session.created_at + policy.absolute_timeout,
+        )
+        if until <= now:
+            return
         if len(self._sessions) >= self.maxsize:
             self._drop_session(next(iter(self._sessions)))
-        self._sessions[digest] = (view, now + self.ttl)
+        self._sessions[digest] = (view, until)
         self._by_user.setdefault(view.user.id, set()).add(digest)
 
     def _drop_session(self, digest: bytes) -> None:

@@ -6,6 +6,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from authwise.errors import AuthenticationFailed
 from authwise.server.auth import Authenticator, Caller, apply_rotation, clear_cookie, session_cookie
@@ -22,10 +23,55 @@ from authwise.server.routes.views import by_method, session_json, user_json
 __all__ = ["routes"]
 
 _NO_STORE_ONLY = {"Cache-Control": "no-store"}
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="authwise"'}
 
 
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
+
+
+class MeEndpoint:
+    """``GET /me``, the hot path, as a bare ASGI endpoint: the two headers it needs are read
+    straight from the scope, with no request or response objects in between."""
+
+    __slots__ = ("_auth", "_ctx")
+
+    def __init__(self, ctx: ServerContext, auth: Authenticator) -> None:
+        self._ctx = ctx
+        self._auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = cookie = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"cookie":
+                text = value.decode("latin-1")
+                cookie = text if cookie is None else f"{cookie}; {text}"
+        caller = await self._auth.resolve(authorization, cookie)
+        if caller is None:
+            raise ApiError(401, "unauthorized", headers=_BEARER_CHALLENGE)
+        user = caller.user
+        body = orjson.dumps(
+            {
+                "sub": user.id,
+                "username": user.username,
+                "roles": caller.roles,
+                "tenant": caller.tenant,
+                "auth_method": caller.auth_method,
+                "sid": caller.sid,
+            }
+        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if caller.new_session_id is not None:
+            cookie_header = session_cookie(self._ctx, caller.new_session_id)
+            headers.append((b"set-cookie", cookie_header.encode("latin-1")))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
@@ -133,31 +179,9 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
             raise ApiError(404, message="No such session.")
         return apply_rotation(ctx, caller, Response(status_code=204))
 
-    async def me(request: Request) -> Response:
-        caller = await auth.caller(request)
-        if caller is None:
-            raise ApiError(
-                401, "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="authwise"'}
-            )
-        user = caller.user
-        body = orjson.dumps(
-            {
-                "sub": user.id,
-                "username": user.username,
-                "roles": caller.roles,
-                "tenant": caller.tenant,
-                "auth_method": caller.auth_method,
-                "sid": caller.sid,
-            }
-        )
-        response = Response(body, media_type="application/json", headers=_NO_STORE_ONLY)
-        if caller.new_session_id is not None:
-            apply_rotation(ctx, caller, response)
-        return response
-
     return [
         by_method("/session", GET=current, POST=login, DELETE=logout),
         by_method("/sessions", GET=list_sessions, DELETE=logout_everywhere),
         Route("/sessions/{handle}", end_session, methods=["DELETE"]),
-        Route("/me", me, methods=["GET"]),
+        Route("/me", MeEndpoint(ctx, auth), methods=["GET"]),
     ]
