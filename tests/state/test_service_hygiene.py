@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -10,9 +11,16 @@ import pytest
 import authwise.service
 import authwise.storage
 import authwise.storage.base
-from authwise.errors import StoreUnavailable
+from authwise.errors import (
+    AuthenticationFailed,
+    InvalidClient,
+    InvalidGrant,
+    InvalidInput,
+    InvalidSession,
+    StoreUnavailable,
+)
 from authwise.service import AuthService
-from authwise.storage.base import AuditKind, Stores
+from authwise.storage.base import AuditKind, Stores, UserRecord
 
 from .conftest import PASSWORD, Clock
 
@@ -117,3 +125,47 @@ def test_the_system_clock_is_whole_seconds() -> None:
     now = authwise.service.system_clock()
     assert isinstance(now, int)
     assert now > 1_700_000_000
+
+
+HOSTILE = [
+    "\ud800",
+    "a\x00b",
+    "\u202e" * 3,
+    "x" * 100_000,
+    "",
+    " ",
+    "../../etc/passwd",
+    "' OR 1=1 --",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+async def test_hostile_input_is_refused_never_crashes(service: AuthService, value: str) -> None:
+    user = await service.register("alice", PASSWORD)
+    client, secret = await service.create_client("billing")
+    with pytest.raises(AuthenticationFailed):
+        await service.authenticate(value, PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        await service.authenticate("alice", value)
+    with pytest.raises(InvalidInput):
+        await service.register(value, PASSWORD)
+    # As a password it may be fine (NUL, quotes...): refused or taken, never a crash.
+    outcome = await asyncio.gather(service.register("bob", value * 8), return_exceptions=True)
+    assert isinstance(outcome[0], UserRecord | InvalidInput)
+    with pytest.raises(InvalidSession):
+        await service.validate_session(value)
+    with pytest.raises(InvalidGrant):
+        await service.refresh(value)
+    with pytest.raises(InvalidClient):
+        await service.authenticate_client(value, secret)
+    with pytest.raises(InvalidClient):
+        await service.authenticate_client(client.client_id, value)
+    assert not await service.revoke_session(user.id, value)
+    assert not await service.logout(value)
+    await service.revoke_token(value)
+    assert await service.introspect(value) == {"active": False}
+
+
+async def test_passwords_that_are_not_unicode_text_are_refused(service: AuthService) -> None:
+    with pytest.raises(InvalidInput, match="Unicode"):
+        await service.register("bob", "p\ud800ssword-long-enough")

@@ -86,6 +86,10 @@ def check_password(password: str, policy: PasswordPolicy, *, username: str | Non
         raise InvalidInput("password", f"password must be at most {policy.max_length} characters")
     if not password.strip():
         raise InvalidInput("password", "password must not be blank")
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        raise InvalidInput("password", "password must be valid Unicode text") from None
     if username is not None and password.casefold() == username.casefold():
         raise InvalidInput("password", "password must differ from the username")
 

@@ -40,6 +40,7 @@ __all__ = [
     "SessionTimes",
     "check",
     "digests_equal",
+    "is_handle",
     "is_well_formed",
     "new_handle",
     "new_secret",
@@ -52,6 +53,7 @@ SESSION_PREFIX = "aw_s_"
 SECRET_BYTES = 32
 """256 bits: every bearer secret (S02 asks for at least 128)."""
 _SECRET_BODY = re.compile(r"[A-Za-z0-9_-]{43}")
+_HANDLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_secret(prefix: str) -> str:
@@ -70,13 +72,19 @@ def is_well_formed(value: str, prefix: str) -> bool:
 
 
 def secret_digest(secret: str) -> bytes:
-    """The SHA-256 digest under which a secret is stored (the only form storage ever sees)."""
-    return hashlib.sha256(secret.encode()).digest()
+    """The SHA-256 digest under which a secret is stored (the only form storage ever sees).
+    Any string has one (a lone surrogate from hostile JSON included), so lookups never crash."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
 def digests_equal(a: bytes, b: bytes) -> bool:
     """Constant-time comparison for secrets and their digests (S09)."""
     return hmac.compare_digest(a, b)
+
+
+def is_handle(value: str) -> bool:
+    """Whether ``value`` has the shape of a handle or ID we issue (checked before lookups)."""
+    return _HANDLE.fullmatch(value) is not None
 
 
 def new_handle() -> str:

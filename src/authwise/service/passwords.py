@@ -60,6 +60,8 @@ class PasswordHasher:
 
     def _check(self, stored: str, password: str) -> bool:
         try:
-            return self._argon2.verify(stored, password)
+            # Encoded here so that a lone surrogate (hostile JSON) is a wrong password, not
+            # a crash; registration refuses such passwords, so none can match.
+            return self._argon2.verify(stored, password.encode("utf-8", "surrogatepass"))
         except (VerificationError, InvalidHashError):
             return False

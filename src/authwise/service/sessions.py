@@ -8,6 +8,7 @@ from authwise.core import sessions as core_sessions
 from authwise.core.sessions import (
     SESSION_PREFIX,
     digests_equal,
+    is_handle,
     is_well_formed,
     new_handle,
     new_session_id,
@@ -178,6 +179,8 @@ class SessionsMixin(AccountsMixin):
         self, user_id: str, handle: str, *, actor_id: str | None = None
     ) -> bool:
         """End one of the user's sessions by its public handle; False if it is not theirs."""
+        if not is_handle(handle):
+            return False
         deleted = await self.stores.sessions.delete_by_handle(user_id, handle)
         if deleted is None:
             return False

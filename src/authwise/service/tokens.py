@@ -12,6 +12,7 @@ from authwise.core.refresh import REFRESH_PREFIX, RefreshOutcome, derive_success
 from authwise.core.revocation import entry_expiry
 from authwise.core.sessions import (
     digests_equal,
+    is_handle,
     is_well_formed,
     new_handle,
     secret_digest,
@@ -38,7 +39,6 @@ from authwise.storage.base import (
 __all__ = ["TokenResponse", "TokensMixin"]
 
 _DUMMY_DIGEST = bytes(32)
-_MAX_CLIENT_ID = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +295,7 @@ class TokensMixin(SessionsMixin):
         """The client these credentials name, or :class:`InvalidClient` (the same comparison
         is made for an unknown client)."""
         client = None
-        if 0 < len(client_id) <= _MAX_CLIENT_ID:
+        if is_handle(client_id):
             client = await self.stores.clients.get(client_id)
         presented = secret_digest(client_secret)
         expected = _DUMMY_DIGEST if client is None else client.secret_digest
