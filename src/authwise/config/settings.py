@@ -238,7 +238,8 @@ class RateLimitSettings:
     """Throttling (the ``limits`` notation: ``"10/minute"``, ``"5 per 30 seconds"``)."""
 
     login_per_account: str = "10/minute"
-    """Failed-or-not login attempts per account name; no permanent lockout."""
+    """Failed sign-in attempts per account name in a sliding window (successes do not count);
+    never a permanent lockout."""
     login_per_address: str = "30/minute"
     """Login attempts per client address."""
     refresh_per_address: str = "60/minute"
