@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import threading
 
 import argon2
 import pytest
 
 from authwise.config.settings import Settings
-from authwise.core import sessions as core_sessions
 from authwise.core.accounts import HashParams
 from authwise.core.keyring import KeyState
 from authwise.errors import (
@@ -264,13 +264,13 @@ async def test_clients_authenticate_with_constant_time_comparison(
     assert secret.startswith("aw_cs_")
     assert (await stores.clients.get(client.client_id)).secret_digest != secret.encode()  # type: ignore[union-attr]
     compared: list[int] = []
-    real = core_sessions.hmac.compare_digest
+    real = hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         compared.append(len(a))
         return real(a, b)
 
-    monkeypatch.setattr(core_sessions.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     assert await service.authenticate_client(client.client_id, secret) == client
     for client_id, presented in (
         (client.client_id, secret[:-1] + "x"),

@@ -248,7 +248,7 @@ async def test_a_rotation_racing_a_logout_is_refused(
         await service.logout(sid)
         return await real_rotate(*args, **kw)  # type: ignore[arg-type]
 
-    stores.sessions.rotate = rotate_after_logout  # type: ignore[method-assign]
+    stores.sessions.rotate = rotate_after_logout  # type: ignore[method-assign,assignment]
     with pytest.raises(InvalidSession):
         await service.validate_session(sid)
 
