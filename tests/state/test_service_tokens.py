@@ -305,3 +305,25 @@ async def test_log_out_everywhere_reaches_tokens(
     clock.advance(1)
     fresh = await service.password_grant("alice", PASSWORD)  # logging in again works
     service.verify_access_token(fresh.access_token)
+
+
+async def test_token_clients_are_listed_and_can_be_ended_by_their_owner(
+    service: AuthService, clock: Clock, alice: UserRecord, tokens: TokenResponse
+) -> None:
+    clock.advance(5)
+    other = await service.password_grant("alice", PASSWORD, user_agent="cli/1.0")
+    listed = await service.list_families(alice.id)
+    assert [(f.family_id, f.user_agent) for f in listed] == [
+        (tokens.sid, None),
+        (other.sid, "cli/1.0"),
+    ]
+    bob = await service.register("bob", PASSWORD)
+    assert not await service.revoke_family(bob.id, tokens.sid)
+    assert not await service.revoke_family(alice.id, "no such family")
+    assert await service.revoke_family(alice.id, tokens.sid)
+    assert not await service.revoke_family(alice.id, tokens.sid)
+    with pytest.raises(RevokedToken):
+        service.verify_access_token(tokens.access_token)
+    assert [f.family_id for f in await service.list_families(alice.id)] == [other.sid]
+    clock.advance(3 * 86_400)
+    assert await service.list_families(alice.id) == []

@@ -221,6 +221,23 @@ class TokensMixin(SessionsMixin):
             )
         return revoked is not None
 
+    async def list_families(self, user_id: str) -> list[RefreshFamily]:
+        """The user's live refresh families (token clients in the device list), oldest first."""
+        now, policy = self.now(), self.config.refresh
+        return [
+            f
+            for f in await self.stores.refresh.list_for_user(user_id)
+            if core_refresh.decide(f, f.generation, now, policy).grants
+        ]
+
+    async def revoke_family(self, user_id: str, family_id: str) -> bool:
+        """End one of the user's refresh families (and its access tokens) by its ``sid``;
+        False if it is not theirs or already over."""
+        family = await self.stores.refresh.get(family_id) if is_handle(family_id) else None
+        if family is None or family.user_id != user_id or family.revoked_at is not None:
+            return False
+        return await self._revoke_family(family_id, self.now())
+
     async def revoke_token(self, token: str) -> None:
         """RFC 7009: a refresh token ends its family (and the family's access tokens); an
         access token is revoked by (``iss``, ``jti``). Unknown, invalid or expired tokens are
