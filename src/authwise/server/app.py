@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 
+from limits.errors import StorageError as LimiterStorageError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -99,6 +100,12 @@ def _error_handlers(ctx_metrics: Metrics) -> dict[type[Exception] | int, object]
         log.warning("request refused: %s (%s)", exc.code, type(exc).__name__)
         return error_response(400, exc.code, exc.message)
 
+    async def limiter_down(request: Request, exc: Exception) -> Response:
+        # The rate limiter's store (Redis) is unreachable: fail closed, like any store.
+        ctx_metrics.store_unavailable.inc()
+        log.warning("rate-limit store unavailable: %s", type(exc).__name__)
+        return error_response(503, headers={"Retry-After": "1"})
+
     async def server_error(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return error_response(500)
@@ -107,6 +114,7 @@ def _error_handlers(ctx_metrics: Metrics) -> dict[type[Exception] | int, object]
         ApiError: api_error,
         HTTPException: http_error,
         AuthwiseError: authwise_error,
+        LimiterStorageError: limiter_down,
         Exception: server_error,
     }
 
@@ -162,6 +170,8 @@ async def _maintenance(service: AuthService) -> None:
             await service.prune()
         except AuthwiseError as exc:
             log.warning("maintenance skipped: %s", exc.code)
+        except Exception:  # keep the loop alive; the next round may succeed
+            log.exception("maintenance failed")
 
 
 def create_app(

@@ -65,6 +65,13 @@ class Throttle:
         if self.enabled:
             await self._limiter.hit(self.per_account, "login-user", username.casefold())
 
+    async def before_registration(self, address: str) -> None:
+        """Registration costs a password hash: it shares the per-address sign-in allowance."""
+        if not self.enabled:
+            return
+        await self._refuse_if_spent(self.per_address, "login-addr", address)
+        await self._limiter.hit(self.per_address, "login-addr", address)
+
     async def before_refresh(self, address: str) -> None:
         if not self.enabled:
             return

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from authwise.errors import Conflict, NotFound
 from authwise.server.auth import Authenticator, Caller, apply_rotation
 from authwise.server.context import ServerContext
-from authwise.server.requests import read_fields, read_json_object, required_text
+from authwise.server.requests import client_addr, read_fields, read_json_object, required_text
 from authwise.server.responses import ApiError, json_response
 from authwise.server.routes.views import user_json
 
@@ -56,6 +56,9 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         fields = await read_fields(request, limit)
         username = required_text(fields, "username", max_length=256)
         password = required_text(fields, "password", max_length=1024)
+        await ctx.throttle.before_registration(
+            client_addr(request, settings.server.trust_proxy_headers)
+        )
         # A taken name gets the same answer as a new account (S10); the hash cost was paid
         # before the store said so, so the timing is the same too.
         with contextlib.suppress(Conflict):
