@@ -45,7 +45,7 @@ def _user(row: RowMapping) -> UserRecord:
 class SqlUserStore(SqlStore):
     async def create(self, user: UserRecord) -> None:
         try:
-            async with self._db.begin("user") as conn:
+            async with self._db.write("user") as conn:
                 await conn.execute(
                     insert(users).values(
                         id=user.id,
@@ -97,7 +97,7 @@ class SqlUserStore(SqlStore):
             changes["password_hash"] = password_hash
         if not isinstance(not_before, Unset):
             changes["not_before"] = self._db.greatest(users.c.not_before, not_before)
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             row = (
                 (
                     await conn.execute(
@@ -122,7 +122,7 @@ class SqlUserStore(SqlStore):
 
 class SqlAuditStore(SqlStore):
     async def append(self, event: AuditEvent) -> None:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 insert(audit_events).values(
                     at=event.at,
@@ -156,7 +156,7 @@ class SqlAuditStore(SqlStore):
 
 class SqlKeyStore(SqlStore):
     async def load(self) -> KeyRingSnapshot:
-        async with self._db.read() as conn:
+        async with self._db.read(snapshot=True) as conn:
             version = await conn.scalar(select(keyring.c.version).where(keyring.c.id == _RING_ROW))
             rows = (
                 await conn.execute(select(signing_keys).order_by(signing_keys.c.position))
@@ -228,7 +228,7 @@ def _client(row: RowMapping) -> ClientRecord:
 
 class SqlClientStore(SqlStore):
     async def create(self, client: ClientRecord) -> None:
-        async with self._db.begin("client") as conn:
+        async with self._db.write("client") as conn:
             await conn.execute(
                 insert(clients).values(
                     client_id=client.client_id,
@@ -252,6 +252,6 @@ class SqlClientStore(SqlStore):
             return [_client(row) for row in rows]
 
     async def delete(self, client_id: str) -> bool:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(delete(clients).where(clients.c.client_id == client_id))
         return result.rowcount == 1

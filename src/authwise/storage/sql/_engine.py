@@ -4,11 +4,14 @@
   ``postgresql://`` (and ``postgres://``) becomes ``postgresql+asyncpg://``.
 - SQLite runs in WAL mode with ``busy_timeout``, foreign keys and ``synchronous=NORMAL``, over
   a single pooled connection: every statement of this process is serialised through it, and
-  write transactions start with ``BEGIN IMMEDIATE`` so that a second process on the same file
-  waits for the write lock instead of failing half-way through a transaction.
-- PostgreSQL runs at READ COMMITTED: every compare-and-set is one ``UPDATE ... WHERE`` whose
-  condition PostgreSQL re-checks on the newest row version, so concurrent writers serialise on
-  the row and exactly one of them matches.
+  multi-statement write transactions start with ``BEGIN IMMEDIATE`` so that a second process
+  on the same file waits for the write lock instead of failing half-way through.
+- PostgreSQL runs multi-statement writes at READ COMMITTED: every compare-and-set is one
+  ``UPDATE ... WHERE`` whose condition PostgreSQL re-checks on the newest row version, so
+  concurrent writers serialise on the row and exactly one of them matches.
+- A single statement (most reads and writes: get, touch, a session rotation, a revocation
+  upsert) runs without BEGIN/COMMIT around it: it is atomic on its own, and the round trips
+  saved are most of its cost. Reads of several statements take a snapshot (REPEATABLE READ).
 - Errors leave as the contract's: a unique violation is :class:`Conflict`, a server that cannot
   be reached (refused, reset, timed out, restarting) is :class:`StoreUnavailable`.
 """
@@ -46,7 +49,10 @@ _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
-_WRITE = "authwise_write"
+_MODE = "authwise_mode"
+# One statement needs no transaction around it (autocommit: one round trip, not three); a
+# snapshot of several reads needs REPEATABLE READ (READ COMMITTED snapshots per statement).
+_PG_ISOLATION = {"write": "READ COMMITTED", "single": "AUTOCOMMIT", "snapshot": "REPEATABLE READ"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 5.0
 
@@ -83,8 +89,13 @@ async def _sqlite_open(path: str) -> Any:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get(_WRITE, True)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    mode = conn.get_execution_options().get(_MODE, "write")
+    if mode == "write":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif mode == "snapshot":
+        conn.exec_driver_sql("BEGIN")
+    # "single": one statement, which SQLite runs in a transaction of its own (a round trip to
+    # the driver's thread saved on the hot path).
 
 
 class Database:
@@ -116,7 +127,10 @@ class Database:
         return create_async_engine(
             self.url,
             echo=echo,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip on every call): a connection found dead
+            # fails that one call with StoreUnavailable and invalidates the pool, so the next
+            # call connects afresh; recycling bounds how stale an idle connection gets.
+            pool_recycle=300,
             pool_size=10,
             max_overflow=10,
             pool_timeout=CONNECT_TIMEOUT_S,
@@ -125,17 +139,30 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def begin(self, what: str = "") -> AsyncIterator[AsyncConnection]:
-        """A write transaction; ``what`` names the unique value a conflict is about."""
-        async with self._mapped(what), self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
-                yield conn
+        """A write transaction of several statements; ``what`` names the unique value a
+        conflict would be about."""
+        async with self._connection("write", what) as conn:
+            yield conn
 
     @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (a deferred one on SQLite: readers never block writers)."""
-        async with self._mapped(""), self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: False})
+    async def write(self, what: str = "") -> AsyncIterator[AsyncConnection]:
+        """One write statement, atomic on its own: no BEGIN/COMMIT round trips around it."""
+        async with self._connection("single", what) as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """For reads: one statement, or with ``snapshot`` several that must see one state."""
+        async with self._connection("snapshot" if snapshot else "single", "") as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, mode: str, what: str) -> AsyncIterator[AsyncConnection]:
+        async with self._mapped(what), self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(**{_MODE: mode})
+            else:
+                await conn.execution_options(isolation_level=_PG_ISOLATION[mode])
             async with conn.begin():
                 yield conn
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from authwise.errors import Conflict
 from authwise.storage.base import RefreshFamily, RevocationKind, RevocationRecord, SessionRecord
 from authwise.storage.sql._engine import SqlStore
 from authwise.storage.sql.schema import refresh_families, refresh_tokens, revocations, sessions
@@ -57,7 +58,7 @@ def _by_created(found: list[Any], tiebreak: str) -> list[Any]:
 
 class SqlSessionStore(SqlStore):
     async def create(self, session: SessionRecord) -> None:
-        async with self._db.begin("session") as conn:
+        async with self._db.write("session") as conn:
             await conn.execute(
                 insert(sessions).values(
                     handle=session.handle,
@@ -83,7 +84,7 @@ class SqlSessionStore(SqlStore):
         return None if row is None else _session(row)
 
     async def touch(self, digest: bytes, *, last_seen: int, expires_at: int) -> bool:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 update(sessions)
                 .where(sessions.c.digest == digest)
@@ -94,30 +95,19 @@ class SqlSessionStore(SqlStore):
     async def rotate(
         self, old_digest: bytes, new_digest: bytes, *, now: int, expires_at: int
     ) -> SessionRecord | None:
-        async with self._db.begin() as conn:
-            taken = await conn.scalar(
-                select(sessions.c.handle).where(sessions.c.digest == new_digest)
-            )
-            if taken is not None:
-                return None
-            # One statement swaps the digest: the row lock makes it the compare-and-set.
-            row = (
-                (
-                    await conn.execute(
-                        update(sessions)
-                        .where(sessions.c.digest == old_digest)
-                        .values(
-                            digest=new_digest,
-                            rotated_at=now,
-                            last_seen=now,
-                            expires_at=expires_at,
-                        )
-                        .returning(*sessions.c)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+        # One statement swaps the digest: the row lock makes it the compare-and-set, and a
+        # new digest that is taken already fails the unique index (nothing changes).
+        statement = (
+            update(sessions)
+            .where(sessions.c.digest == old_digest)
+            .values(digest=new_digest, rotated_at=now, last_seen=now, expires_at=expires_at)
+            .returning(*sessions.c)
+        )
+        try:
+            async with self._db.write() as conn:
+                row = (await conn.execute(statement)).mappings().first()
+        except Conflict:
+            return None
         return None if row is None else _session(row)
 
     async def delete(self, digest: bytes) -> SessionRecord | None:
@@ -129,7 +119,7 @@ class SqlSessionStore(SqlStore):
         )
 
     async def _delete_one(self, condition: Any) -> SessionRecord | None:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             row = (
                 (await conn.execute(delete(sessions).where(condition).returning(*sessions.c)))
                 .mappings()
@@ -154,7 +144,7 @@ class SqlSessionStore(SqlStore):
         condition = sessions.c.user_id == user_id
         if keep_handle is not None:
             condition &= sessions.c.handle != keep_handle
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             rows = (
                 await conn.execute(delete(sessions).where(condition).returning(*sessions.c))
             ).mappings()
@@ -162,7 +152,7 @@ class SqlSessionStore(SqlStore):
         return _by_created(deleted, "handle")
 
     async def prune(self, now: int) -> int:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
         return result.rowcount
 
@@ -211,37 +201,36 @@ class SqlRefreshStore(SqlStore):
     async def rotate(
         self, family_id: str, expected_generation: int, new_digest: bytes, now: int
     ) -> RefreshFamily | None:
-        async with self._db.begin() as conn:
-            taken = await conn.scalar(
-                select(refresh_tokens.c.generation).where(refresh_tokens.c.digest == new_digest)
-            )
-            if taken is not None:
-                return None
-            # The compare-and-set: racing rotations of one generation serialise on the row
-            # lock, and only the first still finds ``generation = expected`` once it is free.
-            row = (
-                (
-                    await conn.execute(
-                        update(refresh_families)
-                        .where(
-                            (refresh_families.c.family_id == family_id)
-                            & (refresh_families.c.generation == expected_generation)
-                            & refresh_families.c.revoked_at.is_(None)
+        try:
+            async with self._db.begin() as conn:
+                # The compare-and-set: racing rotations of one generation serialise on the row
+                # lock, and only the first still finds ``generation = expected`` once it is free.
+                row = (
+                    (
+                        await conn.execute(
+                            update(refresh_families)
+                            .where(
+                                (refresh_families.c.family_id == family_id)
+                                & (refresh_families.c.generation == expected_generation)
+                                & refresh_families.c.revoked_at.is_(None)
+                            )
+                            .values(generation=expected_generation + 1, rotated_at=now)
+                            .returning(*refresh_families.c)
                         )
-                        .values(generation=expected_generation + 1, rotated_at=now)
-                        .returning(*refresh_families.c)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    return None
+                # A digest that exists already fails its primary key and undoes the update.
+                await conn.execute(
+                    insert(refresh_tokens).values(
+                        digest=new_digest, family_id=family_id, generation=expected_generation + 1
                     )
                 )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                return None
-            await conn.execute(
-                insert(refresh_tokens).values(
-                    digest=new_digest, family_id=family_id, generation=expected_generation + 1
-                )
-            )
+        except Conflict:
+            return None
         return _family(row)
 
     async def revoke(self, family_id: str, now: int) -> RefreshFamily | None:
@@ -252,7 +241,7 @@ class SqlRefreshStore(SqlStore):
         return await self._revoke(refresh_families.c.user_id == user_id, now)
 
     async def _revoke(self, condition: Any, now: int) -> list[RefreshFamily]:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             rows = (
                 await conn.execute(
                     update(refresh_families)
@@ -311,7 +300,7 @@ class SqlRevocationStore(SqlStore):
                 ),
             },
         )
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(statement)
 
     async def live(self, now: int) -> list[RevocationRecord]:
@@ -331,6 +320,6 @@ class SqlRevocationStore(SqlStore):
             ]
 
     async def prune(self, now: int) -> int:
-        async with self._db.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(delete(revocations).where(revocations.c.expires_at <= now))
         return result.rowcount
