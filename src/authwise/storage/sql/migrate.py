@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Connection
 
 from authwise.storage.sql._engine import Database
 
-__all__ = ["HEAD", "current_revision", "head_revision", "upgrade"]
+__all__ = ["HEAD", "alembic_config", "current_revision", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD = "head"
