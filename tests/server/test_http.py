@@ -163,3 +163,42 @@ def test_serve_refuses_bad_configuration(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "one worker" in result.stderr
+
+
+def test_revocation_stream_pushes_new_entries(live: LiveServer) -> None:
+    client = cli(live, "clients", "create", "stream-verifier")
+    client_id = re.search(r"client_id:\s+(\S+)", client.stdout)
+    secret = re.search(r"client_secret:\s+(aw_cs_\S+)", client.stdout)
+    assert client_id
+    assert secret
+    auth = (client_id.group(1), secret.group(1))
+    r = httpx.post(f"{live.url}/users", json={"username": "streamed", "password": PASSWORD})
+    assert r.status_code == 202
+    tokens = httpx.post(
+        f"{live.url}/oauth/token",
+        data={"grant_type": "password", "username": "streamed", "password": PASSWORD},
+    ).json()
+    sid = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]
+    headers = {"Accept": "text/event-stream"}
+    with httpx.stream(
+        "GET", f"{live.url}/revocations", auth=auth, headers=headers, timeout=10
+    ) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines) == "event: snapshot"
+        assert next(lines).startswith("data: {")
+        assert (
+            httpx.post(
+                f"{live.url}/oauth/revoke", data={"token": tokens["refresh_token"]}
+            ).status_code
+            == 200
+        )
+        events = []
+        for line in lines:
+            events.append(line)
+            if line.startswith("data: ") and sid in line:
+                break
+        assert "event: revoked" in events
+    unauthenticated = httpx.get(f"{live.url}/revocations", headers=headers)
+    assert unauthenticated.status_code == 401

@@ -21,6 +21,7 @@ from authwise.server.requests import (
     user_agent,
 )
 from authwise.server.responses import NO_STORE, ApiError, json_response
+from authwise.server.routes.revocations import revocation_stream
 from authwise.storage.base import ClientRecord
 
 __all__ = ["routes"]
@@ -168,6 +169,8 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def revocations(request: Request) -> Response:
         await _client(ctx, request, required=True)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return await revocation_stream(ctx)
         now = service.now()
         entries = await service.stores.revocations.live(now)
         body = {"now": now, "entries": [entry.to_dict() for entry in entries]}

@@ -1,0 +1,65 @@
+"""``GET /revocations`` as a Server-Sent Events stream, for verifiers that subscribe.
+
+The stream opens with a ``snapshot`` event (every live entry, as the JSON list answers), then
+sends a ``revoked`` event for each new entry the moment the service's event bus delivers it
+in this process (from every process, when the bus is Redis), and a comment every
+``KEEPALIVE`` seconds so proxies keep the connection open. A verifier that loses the stream
+reconnects and starts again from a snapshot, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.responses import StreamingResponse
+
+from authwise.server.context import ServerContext
+from authwise.storage.base import BusEvent, BusEventKind
+
+__all__ = ["KEEPALIVE", "revocation_stream"]
+
+KEEPALIVE = 15.0
+_QUEUE_LIMIT = 10_000
+
+
+def _event(name: str, data: object) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def revocation_stream(ctx: ServerContext) -> StreamingResponse:
+    service = ctx.service
+    queue: asyncio.Queue[BusEvent] = asyncio.Queue(_QUEUE_LIMIT)
+    overflowed = asyncio.Event()
+
+    def on_event(event: BusEvent) -> None:
+        if event.kind is BusEventKind.REVOKED and event.revocation is not None:
+            if queue.full():
+                overflowed.set()
+            else:
+                queue.put_nowait(event)
+
+    # Subscribe before reading the snapshot, so nothing falls between the two.
+    subscription = await service.stores.events.subscribe(on_event)
+    now = service.now()
+    entries = await service.stores.revocations.live(now)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield _event("snapshot", {"now": now, "entries": [e.to_dict() for e in entries]})
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+                if overflowed.is_set():
+                    return  # fell too far behind: the verifier reconnects for a fresh snapshot
+                if event.revocation is not None:
+                    yield _event("revoked", event.revocation.to_dict())
+        finally:
+            await subscription.close()
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
