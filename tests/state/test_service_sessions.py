@@ -200,6 +200,9 @@ async def test_roles_are_read_live_and_a_privilege_change_rotates_the_id(
     assert view.user.roles == ("admin", "staff")
     assert view.new_session_id is not None
     assert view.session.handle == handle
+    # The new ID is stamped at the not-before (one second ahead), its deadline with it.
+    assert view.session.rotated_at == view.session.last_seen == clock.now + 1
+    assert view.session.expires_at == view.session.last_seen + 1800
     assert await stores.sessions.get(secret_digest(sid)) is None
     with pytest.raises(InvalidSession):
         await service.validate_session(sid)

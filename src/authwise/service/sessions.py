@@ -117,11 +117,15 @@ class SessionsMixin(AccountsMixin):
             fresh = new_session_id()
             # Stamp the new ID no earlier than not_before (which is one second ahead, see
             # _move_not_before), or a request later in this second would rotate it again.
+            stamp = max(now, user.not_before)
+            policy = self.config.sessions
             rotated = await self.stores.sessions.rotate(
                 session.digest,
                 fresh.digest,
-                now=max(now, user.not_before),
-                expires_at=decision.expires_at,
+                now=stamp,
+                expires_at=min(
+                    stamp + policy.idle_timeout, session.created_at + policy.absolute_timeout
+                ),
             )
             if rotated is None:
                 return await self._lost_rotation(session, user)
