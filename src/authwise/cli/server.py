@@ -212,7 +212,8 @@ def serve(
     s = settings.server
     console.print(
         f"[bold]authwise[/] on [cyan]http://{s.host}:{s.port}[/] ({s.server}, {s.workers} worker(s)); "
-        f"issuer {settings.issuer}; database {_redact(settings.storage.database)}"
+        f"issuer {settings.issuer}; database {_redact(settings.storage.database)}",
+        soft_wrap=True,
     )
     if s.server == "granian":
         from granian import Granian

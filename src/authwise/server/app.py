@@ -121,6 +121,7 @@ def _error_handlers(ctx_metrics: Metrics) -> dict[type[Exception] | int, object]
 
 def _routes(ctx: ServerContext) -> list[BaseRoute]:
     auth = Authenticator(ctx)
+    # GET /me first: the router tries routes in order, and this is the hot path.
     routes: list[BaseRoute] = [
         *sessions.routes(ctx, auth),
         *oauth.routes(ctx),

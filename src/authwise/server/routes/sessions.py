@@ -180,8 +180,8 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         return apply_rotation(ctx, caller, Response(status_code=204))
 
     return [
+        Route("/me", MeEndpoint(ctx, auth), methods=["GET"]),
         by_method("/session", GET=current, POST=login, DELETE=logout),
         by_method("/sessions", GET=list_sessions, DELETE=logout_everywhere),
         Route("/sessions/{handle}", end_session, methods=["DELETE"]),
-        Route("/me", MeEndpoint(ctx, auth), methods=["GET"]),
     ]
