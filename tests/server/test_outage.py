@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,3 +94,69 @@ def test_r01_redis_outage_fails_closed_and_recovers(tmp_path: Path) -> None:
                 me = httpx.get(f"{live.url}/me", headers={"Cookie": cookie})
                 assert me.status_code == 200
                 assert me.json()["username"] == "ops"
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_two_servers_share_stores_and_push_revocations(tmp_path: Path) -> None:
+    """Two server processes on one SQLite database and one Redis: a logout, a token revocation
+    and a role change made through one are enforced by the other, whose caches had the
+    session and the token (R03, through the Redis event bus)."""
+    port = free_port()
+    with private_redis(port):
+        data = tmp_path / "data"
+        # One deployment: one public URL (the issuer), whichever process answers.
+        env = {
+            "AUTHWISE_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "AUTHWISE_SERVER_PUBLIC_URL": "http://localhost:8000",
+            # Long enough that only the push, not the cache's own expiry, can explain B
+            # refusing within the few seconds the test waits.
+            "AUTHWISE_SESSIONS_CACHE_TTL": "60",
+        }
+        with live_server(data, "--dev", env=env) as a, live_server(data, "--dev", env=env) as b:
+            for name, roles in (("ops", []), ("boss", ["--role", "admin"])):
+                created = subprocess.run(
+                    [str(AUTHWISE), "users", "create", name, *roles, "--password-stdin"],
+                    input=PASSWORD + "\n",
+                    env=dict(a.env),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                assert created.returncode == 0, created.stderr
+            # One browser (one cookie jar: cookies do not keep ports apart) talking to both.
+            browser = httpx.Client()
+            signed_in = browser.post(
+                f"{a.url}/session", json={"username": "ops", "password": PASSWORD}
+            )
+            browser.headers["X-CSRF-Token"] = signed_in.json()["csrf_token"]
+            tokens = httpx.post(
+                f"{a.url}/oauth/token",
+                data={"grant_type": "password", "username": "ops", "password": PASSWORD},
+            ).json()
+            bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+            assert browser.get(f"{b.url}/me").json()["roles"] == []
+            assert httpx.get(f"{b.url}/me", headers=bearer).status_code == 200
+
+            admin = httpx.Client()
+            boss = admin.post(f"{a.url}/session", json={"username": "boss", "password": PASSWORD})
+            admin.headers["X-CSRF-Token"] = boss.json()["csrf_token"]
+            ops_id = browser.get(f"{b.url}/me").json()["sub"]
+            r = admin.patch(f"{a.url}/admin/users/{ops_id}", json={"roles": ["editor"]})
+            assert r.status_code == 200
+            # B had the session and the token verified in its caches; the push reaches it.
+            assert _eventually(lambda: browser.get(f"{b.url}/me").json().get("roles") == ["editor"])
+            assert _eventually(lambda: httpx.get(f"{b.url}/me", headers=bearer).status_code == 401)
+
+            session_id = browser.cookies.get("authwise_session")
+            assert browser.get(f"{b.url}/me").status_code == 200  # cached by B again
+            assert browser.delete(f"{a.url}/session").status_code == 204
+            stale = {"Cookie": f"authwise_session={session_id}"}
+            assert _eventually(lambda: httpx.get(f"{b.url}/me", headers=stale).status_code == 401)
