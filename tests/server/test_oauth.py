@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 
+from authwise.config import CorsSettings
 from authwise.core.jwks import KeySet
 from authwise.core.jws import decode_unverified
 
-from .conftest import ALICE, BASE, Server
+from .conftest import ALICE, BASE, Server, ServerFactory, make_settings
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
@@ -240,3 +241,35 @@ async def test_no_cors_for_unconfigured_origins(server: Server) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_cors_only_for_configured_origins_and_never_with_credentials(
+    make_server: ServerFactory,
+) -> None:
+    settings = make_settings(cors=CorsSettings(allow_origins=("https://app.example",)))
+    async with make_server(settings) as server:
+        preflight = {
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        }
+        r = await server.client.options(
+            "/me", headers={"Origin": "https://app.example", **preflight}
+        )
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+        assert "access-control-allow-credentials" not in r.headers
+        r = await server.client.options(
+            "/me", headers={"Origin": "https://evil.example", **preflight}
+        )
+        assert r.status_code == 400
+        assert "access-control-allow-origin" not in r.headers
+        tokens = await server.tokens(*ALICE)
+        r = await server.client.get(
+            "/me",
+            headers={
+                "Origin": "https://app.example",
+                "Authorization": f"Bearer {tokens['access_token']}",
+            },
+        )
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
