@@ -118,6 +118,24 @@ async def test_no_key_lives_forever(
     assert {k: await raw.ttl(k) for k in keys if await raw.ttl(k) < 0} == {}
 
 
+async def test_a_revocation_added_after_a_prune_outlives_the_prunes_ttl(
+    bundles: list[Stores], raw: aioredis.Redis, prefix: str
+) -> None:
+    revocations = bundles[0].revocations
+    keys = Keys(prefix)
+    await revocations.add(RevocationRecord(kind=RevocationKind.SID, key="a", expires_at=1500))
+    await revocations.prune(1000)
+    assert 490 <= await raw.ttl(keys.revocations) <= 500
+    late = RevocationRecord(kind=RevocationKind.SID, key="b", expires_at=9000)
+    await revocations.add(late)
+    # The keys no longer expire with "a": "b" must stay until 9000.
+    assert await raw.ttl(keys.revocations) == -1
+    assert await raw.ttl(keys.revocation_expiry) == -1
+    await revocations.prune(1600)
+    assert await revocations.live(1600) == [late]
+    assert 7390 <= await raw.ttl(keys.revocations) <= 7400
+
+
 async def test_a_stale_pointer_finds_nothing(
     bundles: list[Stores], raw: aioredis.Redis, prefix: str
 ) -> None:

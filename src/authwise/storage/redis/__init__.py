@@ -25,7 +25,8 @@ key                             type    holds
 Every session key carries a TTL from the record's own times (``expires_at - last_seen``, or
 ``- now`` on rotation), relative so that the caller's clock, not Redis's, decides; the user's
 index lives as long as its longest session. Revocation entries are dropped by ``prune(now)``,
-which also sets both revocation keys to expire with their last entry. Raw session IDs never
+which also sets both revocation keys to expire with their last entry (an ``add`` lifts that TTL
+until the next prune: the new entry may outlive it). Raw session IDs never
 reach Redis: only their SHA-256 digests (S12).
 
 Atomic steps are Lua scripts on one slot: session create, touch, rotate (a compare-and-set on

@@ -24,6 +24,10 @@ if old then
 end
 redis.call('HSET', KEYS[1], ARGV[1], string.format('%d %d', exp, nb))
 redis.call('ZADD', KEYS[2], exp, ARGV[1])
+-- A TTL set by an earlier prune may end before this entry does: only prune, which knows the
+-- caller's clock, may set one again.
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
 return 1
 """
 
