@@ -308,7 +308,10 @@ async def sizes(n: int) -> dict[str, float]:
 
 def table(rows: list[tuple[str, int, dict[str, float]]], markdown: bool) -> str:
     head = ["backend", "callers", *(f"{c} ops/s" for c in COLUMNS)]
-    body = [[name, str(c), *(f"{rates[col]:,.0f}" for col in COLUMNS)] for name, c, rates in rows]
+    body = [
+        [LABELS.get(name, name), str(c), *(f"{rates[col]:,.0f}" for col in COLUMNS)]
+        for name, c, rates in rows
+    ]
     return _render(head, body, markdown)
 
 
