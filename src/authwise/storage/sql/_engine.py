@@ -115,7 +115,14 @@ class Database:
             options: dict[str, Any] = {}
             path = self.url.database
             if path not in (None, "", ":memory:"):
-                options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+                # One connection; nothing is left open on it between calls (a transaction
+                # always ends in its own context), so returning it needs no ROLLBACK.
+                options = {
+                    "pool_size": 1,
+                    "max_overflow": 0,
+                    "pool_timeout": 30,
+                    "pool_reset_on_return": None,
+                }
                 options["async_creator"] = functools.partial(_sqlite_open, str(path))
             engine = create_async_engine(self.url, echo=echo, **options)
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
@@ -161,6 +168,11 @@ class Database:
         async with self._mapped(what), self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(**{_MODE: mode})
+                if mode == "single":
+                    # The driver autocommits the statement: no COMMIT (nor, with the pool's
+                    # reset disabled, ROLLBACK) to send to aiosqlite's thread afterwards.
+                    yield conn
+                    return
             else:
                 await conn.execution_options(isolation_level=_PG_ISOLATION[mode])
             async with conn.begin():
