@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -268,3 +269,62 @@ async def test_schema_isolates_deployments_on_one_postgresql() -> None:
     finally:
         await conn.execute(f"DROP SCHEMA {other} CASCADE")
         await conn.close()
+
+
+_WORKER = """
+import asyncio, hashlib, os, sys
+from authwise.storage.sql import open_sql_stores
+
+async def main(url, schema, start, index):
+    stores = await open_sql_stores(url, schema=schema or None)
+    try:
+        await stores.refresh.get("f1")  # connected before the start signal
+        print("ready", flush=True)
+        while not os.path.exists(start):
+            await asyncio.sleep(0.002)
+        results = await asyncio.gather(*(
+            stores.refresh.rotate("f1", 0, hashlib.sha256(f"p{index}-{i}".encode()).digest(), 1100)
+            for i in range(5)
+        ))
+        print("wins", sum(r is not None for r in results), flush=True)
+    finally:
+        await stores.aclose()
+
+asyncio.run(main(*sys.argv[1:4], int(sys.argv[4])))
+"""
+
+
+async def test_rotation_race_across_processes(
+    sql_url: tuple[str, str | None], tmp_path: Path
+) -> None:
+    """Four server processes, five rotations each, one generation: one winner in all."""
+    url, schema = sql_url
+    stores = await open_sql_stores(url, schema=schema)
+    try:
+        await stores.refresh.create(family("f1"), digest("t0"))
+        start = tmp_path / "go"
+        workers = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _WORKER,
+                url,
+                schema or "",
+                str(start),
+                str(n),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for n in range(4)
+        ]
+        for worker in workers:
+            assert worker.stdout is not None
+            assert (await worker.stdout.readline()).strip() == b"ready"
+        start.touch()
+        outputs = [(await worker.communicate())[0].decode().split() for worker in workers]
+        assert all(worker.returncode == 0 for worker in workers)
+        assert sum(int(out[1]) for out in outputs) == 1
+        current = await stores.refresh.get("f1")
+        assert current is not None
+        assert current.generation == 1
+    finally:
+        await stores.aclose()
