@@ -5,6 +5,8 @@
   table truncated before each test, dropped at the end.
 - ``redis``: the scale-out bundle (PostgreSQL as above, Redis for sessions, revocations and
   events) with a key prefix unique to the test, whose keys are deleted afterwards.
+- ``redis-cluster``: the same on a throwaway three-master Redis Cluster started for the test
+  session (every script must keep to one slot, or the Cluster refuses it).
 
 The servers come from ``AUTHWISE_TEST_POSTGRES_URL`` / ``AUTHWISE_TEST_REDIS_URL`` (the local
 ones by default, as in ``tests/conftest.py``); a server that is missing fails the test.
@@ -25,10 +27,13 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from authwise.storage.redis import open_redis_stores
 from authwise.storage.sql import open_sql_stores, upgrade
 from authwise.storage.sql.schema import metadata
+
+from .faults import RedisClusterServers
 
 POSTGRES_URL = os.environ.get(
     "AUTHWISE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -95,7 +100,7 @@ async def dump_pg(schema: str) -> bytes:
     return "\n".join(rows).encode()
 
 
-async def dump_redis(client: aioredis.Redis, prefix: str) -> bytes:
+async def dump_redis(client: Any, prefix: str) -> bytes:
     """Every key under ``prefix`` and its whole value, read by type (never DUMP's
     possibly-compressed form)."""
     out: list[bytes] = []
@@ -113,14 +118,29 @@ async def dump_redis(client: aioredis.Redis, prefix: str) -> bytes:
     return b"\n".join(out)
 
 
-async def redis_cleanup(client: aioredis.Redis, prefix: str) -> None:
+async def redis_cleanup(client: Any, prefix: str) -> None:
+    # One key per DEL: on a Cluster the keys live in many slots.
     keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-    if keys:
-        await client.delete(*keys)
+    for key in keys:
+        await client.delete(key)
+
+
+def redis_cluster_url() -> str:
+    """This test session's throwaway Redis Cluster, started on first use."""
+    if "cluster" not in _state:
+        servers = RedisClusterServers()
+        try:
+            servers.start()
+        except BaseException:
+            servers.cleanup()
+            raise
+        _state["cluster"] = servers
+    return str(_state["cluster"].url)
 
 
 def drop_everything() -> None:
-    """End of session: drop the PostgreSQL schema and the SQLite files."""
+    """End of session: drop the PostgreSQL schema, stop the Redis Cluster, remove the SQLite
+    files."""
     schema = _state.pop("pg_schema", None)
     if schema is not None:
 
@@ -132,6 +152,9 @@ def drop_everything() -> None:
                 await conn.close()
 
         asyncio.run(drop())
+    cluster = _state.pop("cluster", None)
+    if cluster is not None:
+        cluster.cleanup()
     tmp = _state.pop("tmp", None)
     _state.pop("sqlite_template", None)
     if tmp is not None:
@@ -164,27 +187,39 @@ def make_backends(backend_type: Any) -> dict[str, Callable[[], AbstractAsyncCont
         finally:
             await stores.aclose()
 
-    @asynccontextmanager
-    async def redis_backend() -> AsyncIterator[Any]:
-        schema = await pg_schema()
-        await pg_truncate(schema)
-        prefix = f"awt{secrets.token_hex(6)}"
-        stores = await open_redis_stores(
-            REDIS_URL, await open_sql_stores(POSTGRES_URL, schema=schema), prefix=prefix
-        )
-        client = aioredis.Redis.from_url(REDIS_URL)
+    def redis_factory(name: str, cluster: bool) -> Callable[[], AbstractAsyncContextManager[Any]]:
+        @asynccontextmanager
+        async def redis_backend() -> AsyncIterator[Any]:
+            url = redis_cluster_url() if cluster else REDIS_URL
+            schema = await pg_schema()
+            await pg_truncate(schema)
+            prefix = f"awt{secrets.token_hex(6)}"
+            stores = await open_redis_stores(
+                url,
+                await open_sql_stores(POSTGRES_URL, schema=schema),
+                prefix=prefix,
+                cluster=cluster,
+            )
+            client: Any = RedisCluster.from_url(url) if cluster else aioredis.Redis.from_url(url)
 
-        async def dump() -> bytes:
-            return await dump_pg(schema) + b"\n" + await dump_redis(client, prefix)
+            async def dump() -> bytes:
+                return await dump_pg(schema) + b"\n" + await dump_redis(client, prefix)
 
-        try:
-            yield backend_type("redis", stores, dump)
-        finally:
-            await stores.aclose()
-            await redis_cleanup(client, prefix)
-            await client.aclose()
+            try:
+                yield backend_type(name, stores, dump)
+            finally:
+                await stores.aclose()
+                await redis_cleanup(client, prefix)
+                await client.aclose()
 
-    return {"sqlite": sqlite_backend, "postgresql": postgresql_backend, "redis": redis_backend}
+        return redis_backend
+
+    return {
+        "sqlite": sqlite_backend,
+        "postgresql": postgresql_backend,
+        "redis": redis_factory("redis", cluster=False),
+        "redis-cluster": redis_factory("redis-cluster", cluster=True),
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

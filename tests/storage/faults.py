@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -128,3 +129,91 @@ async def until_ok(call: Callable[[], Awaitable[T]], *, attempts: int = 200) -> 
         except StoreUnavailable:
             await asyncio.sleep(0.02)
     return await call()
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster-bus port (+10000) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+class RedisClusterServers:
+    """A throwaway three-master Redis Cluster (no replicas, no persistence)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="authwise-cluster-")
+        self.ports: list[int] = []
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start(self) -> None:
+        for _ in range(3):
+            port = _free_cluster_port()
+            node_dir = f"{self.dir}/{port}"
+            os.mkdir(node_dir)
+            self._processes.append(
+                subprocess.Popen(
+                    [
+                        *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+                        *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
+                        *("--save", "", "--appendonly", "no", "--dir", node_dir),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            self.ports.append(port)
+        for port in self.ports:
+            _wait_for(port)
+        subprocess.run(
+            [
+                *("redis-cli", "--cluster", "create"),
+                *(f"127.0.0.1:{p}" for p in self.ports),
+                *("--cluster-replicas", "0", "--cluster-yes"),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(500):
+            states = [
+                subprocess.run(
+                    ["redis-cli", "-p", str(p), "cluster", "info"],
+                    check=True,
+                    capture_output=True,
+                ).stdout
+                for p in self.ports
+            ]
+            if all(b"cluster_state:ok" in s for s in states):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("the Redis Cluster never became ready")
+
+    def cleanup(self) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            process.wait(timeout=10)
+        self._processes.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(500):
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.connect(("127.0.0.1", port))
+            return
+        time.sleep(0.01)
+    raise RuntimeError(f"nothing listens on {port}")

@@ -59,14 +59,17 @@ __all__ = [
 ]
 
 
-async def open_redis_stores(url: str, base: Stores, *, prefix: str = "aw") -> Stores:
+async def open_redis_stores(
+    url: str, base: Stores, *, prefix: str = "aw", cluster: bool = False
+) -> Stores:
     """``base`` with its sessions, revocations and event bus moved to the Redis at ``url``
     (``redis://host:port/db``, ``rediss://`` for TLS). ``prefix`` starts every key name.
+    With ``cluster``, ``url`` names any node of a Redis Cluster.
 
     Nothing connects until the first call; an unreachable Redis then raises
     :class:`~authwise.errors.StoreUnavailable`. Closing the bundle closes the connection.
     """
-    conn = RedisConnection(url, prefix=prefix)
+    conn = RedisConnection(url, prefix=prefix, cluster=cluster)
     return dataclasses.replace(
         base,
         sessions=RedisSessionStore(conn),

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeout
@@ -52,24 +53,36 @@ class Keys:
 class RedisConnection:
     """One client (and its connection pool) shared by the Redis stores of a bundle."""
 
-    def __init__(self, url: str, *, prefix: str = "aw") -> None:
+    def __init__(self, url: str, *, prefix: str = "aw", cluster: bool = False) -> None:
         self.url = url
         self.keys = Keys(prefix)
+        self.cluster = cluster
         # No automatic retries: a retried script may already have run (a rotation that won
         # would then report a loss). A failed call raises StoreUnavailable and the next one
         # reconnects.
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
-            url,
-            decode_responses=False,
-            socket_timeout=SOCKET_TIMEOUT_S,
-            socket_connect_timeout=SOCKET_TIMEOUT_S,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=15,
-        )
+        self.client: Any
+        if cluster:
+            self.client = RedisCluster.from_url(
+                url,
+                decode_responses=False,
+                socket_timeout=SOCKET_TIMEOUT_S,
+                socket_connect_timeout=SOCKET_TIMEOUT_S,
+                retry=Retry(NoBackoff(), 0),
+            )
+        else:
+            self.client = aioredis.Redis.from_url(
+                url,
+                decode_responses=False,
+                socket_timeout=SOCKET_TIMEOUT_S,
+                socket_connect_timeout=SOCKET_TIMEOUT_S,
+                retry=Retry(NoBackoff(), 0),
+                health_check_interval=15,
+            )
         self._closed = False
 
     def pubsub_client(self) -> aioredis.Redis:
-        """A separate client for a subscriber's long-lived connection."""
+        """A separate client for a subscriber's long-lived connection (on a Cluster, to the
+        node named in the URL: a classic PUBLISH reaches every node's subscribers)."""
         return aioredis.Redis.from_url(
             self.url,
             decode_responses=False,
