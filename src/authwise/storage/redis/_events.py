@@ -72,7 +72,11 @@ class RedisSubscription:
                 message = await self._pubsub.get_message(timeout=5.0)
                 if message is not None and message.get("type") == "message":
                     self._deliver(message["data"])
-            except UNREACHABLE:
+            except Exception as exc:
+                # Whatever went wrong (the connection above all), the subscriber must not die
+                # quietly: a process without its bus would miss every revocation push.
+                if not isinstance(exc, UNREACHABLE):
+                    log.exception("event subscriber failed; reconnecting")
                 await self._disconnect()
                 self.reconnects += 1
                 await asyncio.sleep(backoff)
