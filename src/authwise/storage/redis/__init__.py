@@ -31,8 +31,10 @@ reach Redis: only their SHA-256 digests (S12).
 
 Atomic steps are Lua scripts on one slot: session create, touch, rotate (a compare-and-set on
 the hash's digest field), delete, delete-for-user, and the revocation upsert (which keeps the
-larger ``expires_at`` and ``not_before``). Finding a session by digest costs two round trips
-(pointer, then hash); the hot path caches sessions in process, invalidated through the bus.
+larger ``expires_at`` and ``not_before``). Finding a session by digest reads the pointer, then
+the hash: one script call on a single Redis, two calls on a Cluster (a Cluster script may only
+touch the keys it is given); the hot path caches sessions in process, invalidated through the
+bus.
 
 Known difference from the memory backend: a session handle is unique per user (handles are
 128 random bits, so a clash between users does not happen in practice).
