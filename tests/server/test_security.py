@@ -353,6 +353,9 @@ async def test_s13_referrer_policy_and_nosniff_everywhere(server: Server) -> Non
         r = await server.client.get(path)
         assert r.headers["referrer-policy"] == "no-referrer", path
         assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["x-frame-options"] == "DENY", path
+        assert r.headers["strict-transport-security"].startswith("max-age="), path
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
 
 
 # -- R01 store unreachable ---------------------------------------------------------------------
