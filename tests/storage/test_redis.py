@@ -136,6 +136,23 @@ async def test_a_revocation_added_after_a_prune_outlives_the_prunes_ttl(
     assert 7390 <= await raw.ttl(keys.revocations) <= 7400
 
 
+async def test_prune_sweeps_what_a_clock_ahead_of_redis_left(
+    bundles: list[Stores], raw: aioredis.Redis, prefix: str
+) -> None:
+    sessions = bundles[0].sessions
+    keys = Keys(prefix)
+    for n in range(3):
+        await sessions.create(session(f"a{n}", expires_at=1500 + 1000 * n))
+    await sessions.create(session("b", user_id="u-bob", expires_at=1200))
+    # A handle whose hash the TTL already took: the index still names it.
+    await raw.zadd(keys.user_sessions("u-bob"), {"h-gone": 1000})
+    assert await sessions.prune(1500) == 2
+    assert [s.handle for s in await sessions.list_for_user("u-alice")] == ["h-a1", "h-a2"]
+    assert await raw.exists(keys.digest(digest("a0")), keys.digest(digest("b"))) == 0
+    assert await raw.zrange(keys.user_sessions("u-bob"), 0, -1) == []
+    assert await sessions.get(digest("a1")) is not None
+
+
 async def test_a_stale_pointer_finds_nothing(
     bundles: list[Stores], raw: aioredis.Redis, prefix: str
 ) -> None:

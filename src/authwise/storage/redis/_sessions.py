@@ -96,14 +96,19 @@ if redis.call('HGET', key, 'digest') ~= ARGV[2] then return false end
 return redis.call('HGETALL', key)
 """
 
-_PRUNE_ONE = """
-local expires_at = tonumber(redis.call('HGET', KEYS[1], 'expires_at'))
-if expires_at and expires_at > tonumber(ARGV[1]) then return false end
-local digest = redis.call('HGET', KEYS[1], 'digest')
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-if not digest then return '' end
-return digest
+# KEYS[1] is a user's index, KEYS[2..] the hashes of ARGV[2..] (its handles); returns the
+# digests of the sessions it deleted ('' for a handle whose hash had already expired).
+_PRUNE_USER = """
+local now, pruned = tonumber(ARGV[1]), {}
+for i = 2, #KEYS do
+  local expires_at = tonumber(redis.call('HGET', KEYS[i], 'expires_at'))
+  if not expires_at or expires_at <= now then
+    pruned[#pruned + 1] = redis.call('HGET', KEYS[i], 'digest') or ''
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return pruned
 """
 
 _INT_FIELDS = ("created_at", "rotated_at", "last_seen", "expires_at", "absolute_expires_at")
@@ -163,7 +168,7 @@ class RedisSessionStore(RedisStore):
         self._rotate = self._redis.register_script(_ROTATE)
         self._delete = self._redis.register_script(_DELETE)
         self._delete_many = self._redis.register_script(_DELETE_MANY)
-        self._prune_one = self._redis.register_script(_PRUNE_ONE)
+        self._prune_user = self._redis.register_script(_PRUNE_USER)
         self._get = None if self._conn.cluster else self._redis.register_script(_GET)
 
     def _keys_for(self, user_id: str, handle: str) -> list[bytes]:
@@ -302,12 +307,15 @@ class RedisSessionStore(RedisStore):
         async with unavailable():
             async for index in self._redis.scan_iter(match=pattern, count=1000):
                 user_id = index.decode()[len(self._keys.prefix) + 4 : -len("}:sessions")]
-                for handle in [h.decode() for h in await self._redis.zrange(index, 0, -1)]:
-                    digest = await self._prune_one(
-                        keys=self._keys_for(user_id, handle), args=[now, handle]
-                    )
-                    if digest is not None:
-                        pruned += 1
-                        if digest:
-                            await self._redis.delete(self._keys.digest(digest))
+                handles = [h.decode() for h in await self._redis.zrange(index, 0, -1)]
+                if not handles:
+                    continue
+                # One call per user; the script re-checks each session's deadline itself.
+                digests = await self._prune_user(
+                    keys=[index, *(self._keys.session(user_id, h) for h in handles)],
+                    args=[now, *handles],
+                )
+                pruned += sum(1 for d in digests if d)
+                for digest in (d for d in digests if d):
+                    await self._redis.delete(self._keys.digest(digest))
         return pruned
