@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -120,7 +120,11 @@ def test_two_servers_share_stores_and_push_revocations(tmp_path: Path) -> None:
             # refusing within the few seconds the test waits.
             "AUTHWISE_SESSIONS_CACHE_TTL": "60",
         }
-        with live_server(data, "--dev", env=env) as a, live_server(data, "--dev", env=env) as b:
+        with (
+            live_server(data, "--dev", env=env) as a,
+            live_server(data, "--dev", env=env) as b,
+            ExitStack() as stack,
+        ):
             for name, roles in (("ops", []), ("boss", ["--role", "admin"])):
                 created = subprocess.run(
                     [str(AUTHWISE), "users", "create", name, *roles, "--password-stdin"],
@@ -132,7 +136,7 @@ def test_two_servers_share_stores_and_push_revocations(tmp_path: Path) -> None:
                 )
                 assert created.returncode == 0, created.stderr
             # One browser (one cookie jar: cookies do not keep ports apart) talking to both.
-            browser = httpx.Client()
+            browser = stack.enter_context(httpx.Client())
             signed_in = browser.post(
                 f"{a.url}/session", json={"username": "ops", "password": PASSWORD}
             )
@@ -145,7 +149,7 @@ def test_two_servers_share_stores_and_push_revocations(tmp_path: Path) -> None:
             assert browser.get(f"{b.url}/me").json()["roles"] == []
             assert httpx.get(f"{b.url}/me", headers=bearer).status_code == 200
 
-            admin = httpx.Client()
+            admin = stack.enter_context(httpx.Client())
             boss = admin.post(f"{a.url}/session", json={"username": "boss", "password": PASSWORD})
             admin.headers["X-CSRF-Token"] = boss.json()["csrf_token"]
             ops_id = browser.get(f"{b.url}/me").json()["sub"]
