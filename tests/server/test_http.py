@@ -1,7 +1,7 @@
 """Over real HTTP: ``authwise serve`` as a subprocess on the embedded SQLite default.
 
 PyJWT verifies the server's tokens given only its JWKS URL; the quickstart in
-docs/quickstart.md runs as written; the first start creates the data directory and keys.
+the README quickstart runs as written; the first start creates the data directory and keys.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def test_pyjwt_verifies_our_access_tokens_from_the_jwks_url_alone(live: LiveServ
 
 
 def _quickstart_block() -> str:
-    text = (REPO / "docs" / "quickstart.md").read_text()
+    text = (REPO / "README.md").read_text()
     blocks = re.findall(r"```sh quickstart\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) == 1
     return blocks[0]

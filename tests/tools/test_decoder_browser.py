@@ -1,6 +1,6 @@
 """The web decoder in Chromium: findings render, verification works, the token stays put.
 
-Debian's chromium (``scripts/install-browser``) driven by Playwright, against the decoder's
+Debian's chromium (``scripts/install-system-deps``) driven by Playwright, against the decoder's
 routes served by uvicorn on a free localhost port (the ``site`` fixture).
 """
 
@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = shutil.which("chromium")
-    assert executable is not None, "run scripts/install-browser first"
+    assert executable is not None, "run scripts/install-system-deps first"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
