@@ -3,6 +3,7 @@ upgrade from the previous revision keeps the data, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -122,3 +123,10 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
         assert [e.at for e in await stores.audit.recent(user_id="u-alice")] == [1002, 1001, 1000]
     finally:
         await stores.aclose()
+
+
+async def test_servers_starting_together_all_reach_head(empty: tuple[str, str | None]) -> None:
+    url, schema = empty
+    await asyncio.gather(*(upgrade(url, schema=schema) for _ in range(4)))
+    assert await current_revision(url, schema=schema) == head_revision()
+    assert (await inspect_db(url, schema))["diff"] == []

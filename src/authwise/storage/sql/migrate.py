@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
 from authwise.storage.sql._engine import Database
@@ -20,6 +21,7 @@ from authwise.storage.sql._engine import Database
 __all__ = ["HEAD", "alembic_config", "current_revision", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_LOCK = 0x6177_6D69  # "awmi": the advisory lock key held while migrating
 HEAD = "head"
 
 
@@ -55,6 +57,11 @@ async def upgrade(url: str | URL, *, revision: str = HEAD, schema: str | None = 
     db = Database(url, schema=schema)
     try:
         async with db.begin() as conn:
+            if not db.is_sqlite:
+                # Servers starting together would otherwise race to create the same tables;
+                # the lock makes the later ones wait and then find the schema at head. (On
+                # SQLite, BEGIN IMMEDIATE already serialises them.)
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
             await conn.run_sync(run)
     finally:
         await db.aclose()
