@@ -72,9 +72,9 @@ class ClaimsPolicy:
 
     def validate(self, claims: dict[str, Any], now: float) -> float:
         """Check ``claims`` at time ``now``; return ``exp``. Raises an :class:`InvalidClaim`."""
-        for name in self.required:
-            if name not in claims:
-                raise InvalidClaim(name, f"{name} is required")
+        if not self.required <= claims.keys():
+            name = min(self.required - claims.keys())
+            raise InvalidClaim(name, f"{name} is required")
         exp = numeric_date(claims, "exp")
         if exp is None:  # pragma: no cover - exp is always required
             raise InvalidClaim("exp", "exp is required")
