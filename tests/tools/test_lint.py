@@ -18,14 +18,8 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from authwise import AccessTokenIssuer, KeySet, PrivateKey
 from authwise.core import rules
-from authwise.core.lint import (
-    MAX_INPUT_BYTES,
-    describe_time,
-    human_duration,
-    lint_claims,
-    lint_token,
-    verify_signature,
-)
+from authwise.core.inspection import describe_time, human_duration, verify_signature
+from authwise.core.lint import MAX_INPUT_BYTES, lint_claims, lint_token
 
 from .corpus import CORPUS, ES_SIG, NOW, b64, good_claims, good_header, make, segment
 

@@ -30,17 +30,10 @@ from rich.text import Text
 
 from authwise.cli import app
 from authwise.core._json import loads_object
+from authwise.core.inspection import Verification, describe_time, verify_signature
 from authwise.core.jwks import MAX_JWKS_BYTES, KeySet
 from authwise.core.keys import PublicKey
-from authwise.core.lint import (
-    MAX_INPUT_BYTES,
-    Report,
-    Verification,
-    describe_time,
-    lint_claims,
-    lint_token,
-    verify_signature,
-)
+from authwise.core.lint import MAX_INPUT_BYTES, Report, lint_claims, lint_token
 from authwise.errors import AuthwiseError
 
 __all__ = ["decode", "lint"]

@@ -28,8 +28,7 @@ import orjson
 
 from authwise.core._b64 import b64url_decode
 from authwise.core._json import dumps, loads_object
-from authwise.core.jwks import KeySet
-from authwise.core.jws import split_compact
+from authwise.core.inspection import human_duration
 from authwise.core.rules import (
     ALGORITHM_SIGNATURE_BYTES,
     EXPECTED_ALGORITHMS,
@@ -42,17 +41,13 @@ from authwise.core.rules import (
     Finding,
     scan_claims,
 )
-from authwise.errors import BadSignature, MalformedToken
+from authwise.errors import MalformedToken
 
 __all__ = [
     "MAX_INPUT_BYTES",
     "Report",
-    "Verification",
-    "describe_time",
-    "human_duration",
     "lint_claims",
     "lint_token",
-    "verify_signature",
 ]
 
 MAX_INPUT_BYTES = THRESHOLDS["max_input_bytes"]
@@ -61,7 +56,6 @@ MAX_INPUT_BYTES = THRESHOLDS["max_input_bytes"]
 TOKEN_OVERHEAD_BYTES = 190
 _KID_UNUSUAL = re.compile(KID_UNUSUAL_PATTERN)
 _RSA_FAMILY = frozenset(RSA_ALGORITHMS)
-_EDDSA = frozenset({"Ed25519", "EdDSA"})
 _TRIM = " \t\r\n"
 _B64_LENIENT = str.maketrans("+/", "-_", _TRIM)
 _B64_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
@@ -88,31 +82,6 @@ class Report:
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """The outcome of checking a signature against keys the caller trusts.
-
-    ``reason`` is a machine code: ``verified``, ``malformed``, ``alg_refused``,
-    ``unknown_key``, ``alg_mismatch`` or ``bad_signature``.
-    """
-
-    verified: bool
-    reason: str
-    kid: str | None = None
-
-
-def human_duration(seconds: float) -> str:
-    """``90 s``, ``15 min``, ``8 h``, ``30 days``: whole units, rounded down."""
-    s = int(seconds)
-    if s < 120:
-        return f"{s} s"
-    if s < 7200:
-        return f"{s // 60} min"
-    if s < 172800:
-        return f"{s // 3600} h"
-    return f"{s // 86400} days"
 
 
 class _Findings(list[Finding]):
@@ -437,55 +406,3 @@ def _lint_size(token_size: int, payload_size: int | None, out: _Findings) -> Non
         out.add(
             "large-payload", "payload", size=payload_size, limit=THRESHOLDS["large_payload_bytes"]
         )
-
-
-# -- verification -----------------------------------------------------------------------------
-
-
-def _alg_fits(token_alg: str, key_alg: str) -> bool:
-    # PyJWT and joserfc still label Ed25519 signatures "EdDSA" (RFC 8037); the key decides.
-    return token_alg == key_alg or (token_alg in _EDDSA and key_alg in _EDDSA)
-
-
-def verify_signature(token: str, keys: KeySet) -> Verification:
-    """Check ``token``'s signature with ``keys`` only: never a key or URL the token names.
-
-    The key is chosen by ``kid``; a single trusted key is used whatever the token's ``kid``
-    says. The token's ``alg`` must be the key's own algorithm; ``none`` and HMAC never pass.
-    Claims are not judged here: that is what the findings are for.
-    """
-    token = token.strip(_TRIM)
-    try:
-        h, p, s = split_compact(token, MAX_INPUT_BYTES)
-        header = loads_object(b64url_decode(h, checked=True))
-        b64url_decode(p, checked=True)
-        signature = b64url_decode(s, checked=True)
-    except MalformedToken:
-        return Verification(False, "malformed")
-    alg = header.get("alg")
-    if type(alg) is not str or alg.lower() == "none" or alg.upper().startswith("HS"):
-        return Verification(False, "alg_refused")
-    kid = header.get("kid")
-    key = keys.find(kid) if type(kid) is str else None
-    if key is None:
-        if len(keys) != 1:
-            return Verification(False, "unknown_key")
-        key = next(iter(keys.values()))
-    if not _alg_fits(alg, key.alg):
-        return Verification(False, "alg_mismatch", key.kid)
-    try:
-        key.verify(f"{h}.{p}".encode(), signature)
-    except BadSignature:
-        return Verification(False, "bad_signature", key.kid)
-    return Verification(True, "verified", key.kid)
-
-
-def describe_time(claim: str, value: float, now: int) -> str:
-    """``expires in 4 min``, ``expired 3 days ago``, ``issued 2 min ago``, ``valid in 1 h``."""
-    delta = value - now
-    span = human_duration(abs(delta))
-    if claim == "exp":
-        return f"expires in {span}" if delta > 0 else f"expired {span} ago"
-    if claim == "nbf":
-        return f"valid in {span}" if delta > 0 else f"valid since {span} ago"
-    return f"issued in {span} (in the future)" if delta > 0 else f"issued {span} ago"
