@@ -24,11 +24,9 @@ from rich.table import Table
 
 from authwise.cli import app
 from authwise.config import ConfigError, Settings, env_name, load_key_encryption_key, load_settings
-from authwise.core.accounts import normalize_username
 from authwise.core.keys import PrivateKey
-from authwise.errors import AuthwiseError, Conflict, InvalidInput, StoreUnavailable
+from authwise.errors import AuthwiseError, Conflict, StoreUnavailable
 from authwise.service import AuthService
-from authwise.storage.base import KeyRecord
 
 __all__ = ["clients_app", "db_app", "keys_app", "users_app"]
 
@@ -126,8 +124,7 @@ async def _service(settings: Settings) -> AsyncIterator[AuthService]:
         await service.start()
         yield service
     finally:
-        await service.close()
-        await service.stores.aclose()
+        await service.close(close_stores=True)
 
 
 def _when(ts: int) -> str:
@@ -277,11 +274,7 @@ def _read_password(password_stdin: bool) -> str:
 
 
 async def _user_id(service: AuthService, username: str) -> str:
-    try:
-        name = normalize_username(username)
-    except InvalidInput:
-        name = None
-    user = None if name is None else await service.stores.users.get_by_username(name)
+    user = await service.get_user_by_username(username)
     if user is None:
         _fail(f"no user named {username!r}")
     return user.id
@@ -437,7 +430,7 @@ def clients_list(
     async def run() -> None:
         async with _service(settings) as service:
             table = Table("client_id", "name", "created")
-            for c in await service.stores.clients.list_clients():
+            for c in await service.list_clients():
                 table.add_row(c.client_id, c.name, _when(c.created_at))
             console.print(table)
 
@@ -525,27 +518,7 @@ def keys_import(
 
     async def run() -> None:
         async with _service(settings) as service:
-            kek = load_key_encryption_key(settings.storage)
-            for _ in range(5):
-                snapshot = await service.stores.keys.load()
-                if any(r.kid == key.kid for r in snapshot.records):
-                    _fail(f"the key {key.kid} is already in the ring")
-                record = KeyRecord(
-                    kid=key.kid,
-                    alg=key.alg,
-                    state="next",
-                    since=service.now(),
-                    private_pem=key.to_pem(password=kek),
-                )
-                if await service.stores.keys.save(
-                    [*snapshot.records, record], expected_version=snapshot.version
-                ):
-                    break
-            else:
-                _fail("the key ring kept changing; try again")
-            await service.reload_keys()
-            if activate:
-                await service.rotate_keys(force=True)
+            await service.import_key(key, activate=activate)
             _print_ring(service)
 
     _run(run())

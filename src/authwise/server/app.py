@@ -166,8 +166,7 @@ async def _maintenance(service: AuthService) -> None:
         await asyncio.sleep(MAINTENANCE_INTERVAL)
         try:
             await service.reload_keys()
-            for record in await service.stores.revocations.live(service.now()):
-                service.revocations.apply(record)
+            await service.refresh_revocations()
             await service.prune()
         except AuthwiseError as exc:
             log.warning("maintenance skipped: %s", exc.code)
@@ -196,7 +195,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.start()
-        ctx.subscription = await service.stores.events.subscribe(ctx.cache.on_event)
+        ctx.subscription = await service.subscribe(ctx.cache.on_event)
         task = asyncio.create_task(_maintenance(service))
         try:
             yield
@@ -205,9 +204,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await ctx.subscription.close()
-            await service.close()
-            if close_stores:
-                await service.stores.aclose()
+            await service.close(close_stores=close_stores)
 
     middleware = [
         Middleware(MetricsMiddleware, metrics=metrics),

@@ -86,6 +86,15 @@ class AccountsMixin(ServiceBase):
     async def get_user(self, user_id: str) -> UserRecord | None:
         return await self.stores.users.get(user_id)
 
+    async def get_user_by_username(self, username: str) -> UserRecord | None:
+        """The user registered under ``username`` (normalized as at registration), or
+        ``None``, also for a name no account could have."""
+        try:
+            name = normalize_username(username)
+        except InvalidInput:
+            return None
+        return await self.stores.users.get_by_username(name)
+
     async def list_users(self, *, after: str | None = None, limit: int = 100) -> list[UserRecord]:
         return await self.stores.users.list_users(after=after, limit=min(max(limit, 1), 1000))
 

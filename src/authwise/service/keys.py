@@ -8,12 +8,12 @@ several processes start or rotate at once exactly one ring wins and the others a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from authwise.core.keyring import KeyEntry, KeyRing, KeyState, RotationPolicy, rotate
 from authwise.core.keys import ALGORITHMS, Algorithm, PrivateKey
-from authwise.errors import InvalidKey, StorageError
+from authwise.errors import Conflict, InvalidKey, StorageError
 from authwise.storage.base import KeyRecord, KeyRingSnapshot, KeyStore
 
 __all__ = ["KeyManager"]
@@ -40,9 +40,9 @@ class KeyManager:
         self.policy = policy or RotationPolicy()
         self._make_key = make_key or (lambda: PrivateKey.generate(algorithm))
 
-    def _decode(self, snapshot: KeyRingSnapshot) -> KeyRing:
+    def _decode(self, records: Sequence[KeyRecord]) -> KeyRing:
         entries = []
-        for record in snapshot.records:
+        for record in records:
             if record.alg not in ALGORITHMS:
                 raise InvalidKey(f"stored key {record.kid!r}: unsupported algorithm")
             key = PrivateKey.from_pem(
@@ -75,7 +75,7 @@ class KeyManager:
         exactly one process announces a rotation)."""
         for _ in range(_ATTEMPTS):
             snapshot = await self._store.load()
-            ring = self._decode(snapshot)
+            ring = self._decode(snapshot.records)
             advanced = rotate(ring, now, self.policy, self._make_key, force=force_rotation)
             if same_shape(advanced, ring):
                 return ring, False
@@ -87,14 +87,40 @@ class KeyManager:
 
     async def retire(self, kid: str, now: int) -> KeyRing:
         """Stop trusting ``kid`` at once (a compromised key); rotate first if it is active."""
+
+        def change(snapshot: KeyRingSnapshot) -> list[KeyRecord]:
+            return self._encode(self._decode(snapshot.records).retire(kid, now), snapshot)
+
+        return self._decode(await self._compare_and_set(change))
+
+    async def add(self, key: PrivateKey, now: int) -> KeyRing:
+        """Bring an existing key into the ring as a ``next`` key since ``now``, encrypted
+        under the KEK like the others. :class:`Conflict` when its ``kid`` is already there."""
+
+        def change(snapshot: KeyRingSnapshot) -> list[KeyRecord]:
+            if any(r.kid == key.kid for r in snapshot.records):
+                raise Conflict("key", f"the key {key.kid} is already in the ring")
+            return self._encode(self._decode(snapshot.records).add(key, now), snapshot)
+
+        records = await self._compare_and_set(
+            change, gave_up="the key ring kept changing; try again"
+        )
+        return self._decode(records)
+
+    async def _compare_and_set(
+        self,
+        change: Callable[[KeyRingSnapshot], list[KeyRecord]],
+        *,
+        gave_up: str = "key ring: too many concurrent updates",
+    ) -> list[KeyRecord]:
+        """Save ``change(stored)`` unless another process saved first; then try again on
+        what it saved. :class:`StorageError` (``gave_up``) when every attempt lost."""
         for _ in range(_ATTEMPTS):
             snapshot = await self._store.load()
-            ring = self._decode(snapshot).retire(kid, now)
-            if await self._store.save(
-                self._encode(ring, snapshot), expected_version=snapshot.version
-            ):
-                return ring
-        raise StorageError("key ring: too many concurrent updates")
+            records = change(snapshot)
+            if await self._store.save(records, expected_version=snapshot.version):
+                return records
+        raise StorageError(gave_up)
 
 
 def same_shape(a: KeyRing, b: KeyRing) -> bool:

@@ -6,9 +6,17 @@ from __future__ import annotations
 import asyncio
 
 from authwise.core.keyring import KeyRing
+from authwise.core.keys import PrivateKey
 from authwise.service._base import log
 from authwise.service.tokens import TokensMixin
-from authwise.storage.base import AuditKind, BusEvent, BusEventKind, Subscription
+from authwise.storage.base import (
+    AuditKind,
+    BusEvent,
+    BusEventKind,
+    EventHandler,
+    RevocationRecord,
+    Subscription,
+)
 
 __all__ = ["AuthService"]
 
@@ -29,19 +37,45 @@ class AuthService(TokensMixin):
         event bus, and prepare the password hasher."""
         now = self.now()
         self._use_ring(await self.keys.load(now))
-        for record in await self.stores.revocations.live(now):
-            self.revocations.apply(record)
+        await self.refresh_revocations(now)
         if self._subscription is None:
             self._subscription = await self.stores.events.subscribe(self._on_event)
         await self.hasher.prepare()
 
-    async def close(self) -> None:
-        """Unsubscribe from the event bus (the stores are the caller's to close)."""
+    async def close(self, *, close_stores: bool = False) -> None:
+        """Unsubscribe from the event bus; with ``close_stores``, close the stores too
+        (otherwise they are the caller's to close)."""
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None
         for task in list(self._tasks):
             await task
+        if close_stores:
+            await self.stores.aclose()
+
+    async def check_health(self) -> None:
+        """One cheap read through each kind of store a request depends on (users, sessions):
+        returns when they answer, raises :class:`~authwise.errors.StoreUnavailable` when one
+        cannot be reached."""
+        await self.stores.users.get("health-check")
+        await self.stores.sessions.get(bytes(32))
+
+    async def subscribe(self, handler: EventHandler) -> Subscription:
+        """Call ``handler`` for every event on the bus from now on (from every process, when
+        the bus is Redis) until the subscription is closed. The handler must not block."""
+        return await self.stores.events.subscribe(handler)
+
+    async def live_revocations(self, now: int | None = None) -> list[RevocationRecord]:
+        """Every stored revocation entry still in force at ``now`` (by default, the clock's
+        now): what a verifier needs to start from."""
+        return await self.stores.revocations.live(self.now() if now is None else now)
+
+    async def refresh_revocations(self, now: int | None = None) -> None:
+        """Apply every live stored revocation entry here: :meth:`start` does, and so should a
+        periodic task, for entries made where no event reached this process (the CLI on a
+        deployment without Redis)."""
+        for record in await self.live_revocations(now):
+            self.revocations.apply(record)
 
     def _on_event(self, event: BusEvent) -> None:
         if event.kind is BusEventKind.REVOKED and event.revocation is not None:
@@ -69,6 +103,18 @@ class AuthService(TokensMixin):
             if ring.active.kid != before:
                 await self._audit(AuditKind.KEY_ROTATED, detail={"kid": ring.active.kid})
             await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
+        return ring
+
+    async def import_key(self, key: PrivateKey, *, activate: bool = False) -> KeyRing:
+        """Bring an existing signing key into the ring as a ``next`` key, stored encrypted
+        like the others, and tell every process to reload the ring; with ``activate``, hand
+        signing over at once as :meth:`rotate_keys` with ``force`` does. Raises
+        :class:`~authwise.errors.Conflict` when the key is already in the ring."""
+        await self.keys.add(key, self.now())
+        await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
+        ring = await self.reload_keys()
+        if activate:
+            ring = await self.rotate_keys(force=True)
         return ring
 
     async def reload_keys(self) -> KeyRing:

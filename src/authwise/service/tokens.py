@@ -308,6 +308,10 @@ class TokensMixin(SessionsMixin):
         await self._audit(AuditKind.CLIENT_CREATED, detail={"client": client.client_id})
         return client, secret
 
+    async def list_clients(self) -> list[ClientRecord]:
+        """Every OAuth client, ordered by ID (records hold only the secrets' digests)."""
+        return await self.stores.clients.list_clients()
+
     async def authenticate_client(self, client_id: str, client_secret: str) -> ClientRecord:
         """The client these credentials name, or :class:`InvalidClient` (the same comparison
         is made for an unknown client)."""

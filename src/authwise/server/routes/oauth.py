@@ -172,7 +172,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         if "text/event-stream" in request.headers.get("accept", ""):
             return await revocation_stream(ctx)
         now = service.now()
-        entries = await service.stores.revocations.live(now)
+        entries = await service.live_revocations(now)
         body = {"now": now, "entries": [entry.to_dict() for entry in entries]}
         return json_response(body, headers={"Cache-Control": "no-store"})
 

@@ -21,9 +21,7 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def health(request: Request) -> Response:
         try:
-            # One cheap read through each kind of store the server depends on.
-            await service.stores.users.get("health-check")
-            await service.stores.sessions.get(bytes(32))
+            await service.check_health()
         except StoreUnavailable:
             ctx.metrics.store_unavailable.inc()
             return json_response({"status": "unavailable"}, 503, {"Retry-After": "1"})

@@ -41,9 +41,9 @@ async def revocation_stream(ctx: ServerContext) -> StreamingResponse:
                 queue.put_nowait(event)
 
     # Subscribe before reading the snapshot, so nothing falls between the two.
-    subscription = await service.stores.events.subscribe(on_event)
+    subscription = await service.subscribe(on_event)
     now = service.now()
-    entries = await service.stores.revocations.live(now)
+    entries = await service.live_revocations(now)
 
     async def body() -> AsyncIterator[bytes]:
         try:
