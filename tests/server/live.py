@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -31,6 +31,9 @@ class LiveServer:
     data_dir: Path
     env: Mapping[str, str]
     log: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, compare=False, repr=False)
+    """The ``authwise serve`` process itself (one worker: uvicorn serves in it), for tests
+    that kill it."""
 
 
 @contextmanager
@@ -62,7 +65,7 @@ def live_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start: {log.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(url, data_dir, full_env, log)
+        yield LiveServer(url, data_dir, full_env, log, proc)
     finally:
         proc.terminate()
         try:
