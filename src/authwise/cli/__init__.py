@@ -24,8 +24,11 @@ def main() -> None:
     app()
 
 
-__all__ = ["advise", "app", "decode", "main", "server"]
+__all__ = ["advise", "app", "clients", "db", "decode", "keys", "main", "serve", "users"]
 
 
-# Each module registers its commands on ``app`` when imported.
-from authwise.cli import advise, decode, server  # noqa: E402
+# Each module registers its commands on ``app`` when imported, in the order ``--help`` lists
+# them (the command groups after the commands, in the order below).
+# isort: off
+from authwise.cli import advise, decode, serve, users, clients, keys, db  # noqa: E402
+# isort: on

@@ -1,0 +1,72 @@
+"""``authwise clients``: the OAuth clients that may introspect tokens and read the
+revocation list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from authwise.cli import app
+from authwise.cli._runtime import (
+    ConfigOpt,
+    DatabaseOpt,
+    DataDirOpt,
+    RedisOpt,
+    console,
+    errors,
+    open_service,
+    run_async,
+    settings_from,
+    when,
+)
+
+__all__ = ["clients_app"]
+
+clients_app = typer.Typer(
+    help="OAuth clients: credentials for introspection and the revocation list.",
+    no_args_is_help=True,
+)
+app.add_typer(clients_app, name="clients")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Argument(help="A name for the client, e.g. the service using it.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """Create a client for /oauth/introspect and /revocations; prints its secret once."""
+    settings = settings_from(config, data_dir, database_url, redis_url)
+
+    async def run() -> None:
+        async with open_service(settings) as service:
+            client, secret = await service.create_client(name)
+            console.print(f"client_id:     [bold]{client.client_id}[/]")
+            console.print(f"client_secret: [bold]{secret}[/]")
+            errors.print("[yellow]The secret is shown only now; only its digest is stored.[/]")
+
+    run_async(run())
+
+
+@clients_app.command("list")
+def clients_list(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """List clients (never their secrets)."""
+    settings = settings_from(config, data_dir, database_url, redis_url)
+
+    async def run() -> None:
+        async with open_service(settings) as service:
+            table = Table("client_id", "name", "created")
+            for c in await service.list_clients():
+                table.add_row(c.client_id, c.name, when(c.created_at))
+            console.print(table)
+
+    run_async(run())

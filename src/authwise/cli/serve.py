@@ -1,0 +1,147 @@
+"""``authwise serve``: run the auth server, after the one-time preparations (the
+key-encryption key, the migrations) every worker relies on."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from authwise.cli import app
+from authwise.cli._runtime import (
+    ConfigOpt,
+    DatabaseOpt,
+    DataDirOpt,
+    RedisOpt,
+    console,
+    fail,
+    redact,
+    run_async,
+    settings_from,
+)
+from authwise.config import Settings, env_name, load_key_encryption_key
+
+__all__ = ["serve"]
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [default: 127.0.0.1]", show_default=False)
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to bind [default: 8000]", show_default=False)
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (more than one needs --redis-url) [default: 1]",
+            show_default=False,
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="uvicorn or granian [default: uvicorn]", show_default=False),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The origin clients use, e.g. https://auth.example.com (the issuer by default) [default: http://localhost:8000]",
+            show_default=False,
+        ),
+    ] = None,
+    registration: Annotated[
+        bool | None,
+        typer.Option(
+            "--registration/--no-registration",
+            help="Let anyone create an account with POST /users [default: off]",
+            show_default=False,
+        ),
+    ] = None,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="Development on http://localhost: the session cookie drops Secure and the __Host- prefix so browsers and curl send it over plain HTTP.",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """Run the auth server. On first start it creates the data directory, the database, a
+    key-encryption key file (0600) and the signing keys."""
+    if server is not None and server not in ("uvicorn", "granian"):
+        fail("--server must be uvicorn or granian", 2)
+    options = {
+        ("server", "host"): host,
+        ("server", "port"): port,
+        ("server", "workers"): workers,
+        ("server", "server"): server,
+        ("server", "public_url"): public_url,
+        ("server", "registration"): registration,
+        ("storage", "data_dir"): data_dir.resolve() if data_dir else None,
+        ("storage", "database_url"): database_url,
+        ("storage", "redis_url"): redis_url,
+        ("cookie", "secure"): False if dev else None,
+    }
+    # Workers are separate processes: they read the same settings from the environment.
+    for (part, name), value in options.items():
+        if value is not None:
+            os.environ[env_name(part, name)] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+    if config is not None:
+        os.environ["AUTHWISE_CONFIG"] = str(config.resolve())
+    settings = settings_from(None, None, None, None)
+    _prepare(settings)
+    s = settings.server
+    console.print(
+        f"[bold]authwise[/] on [cyan]http://{s.host}:{s.port}[/] ({s.server}, {s.workers} worker(s)); "
+        f"issuer {settings.issuer}; database {redact(settings.storage.database)}",
+        soft_wrap=True,
+    )
+    if s.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian(
+            "authwise.server.asgi:application",
+            address=s.host,
+            port=s.port,
+            interface=Interfaces.ASGI,
+            workers=s.workers,
+            factory=True,
+        ).serve()
+    else:
+        import uvicorn
+
+        uvicorn.run(
+            "authwise.server.asgi:application",
+            factory=True,
+            host=s.host,
+            port=s.port,
+            workers=s.workers,
+            proxy_headers=s.trust_proxy_headers,
+            server_header=False,
+            log_level="info",
+        )
+
+
+def _prepare(settings: Settings) -> None:
+    """Things to do once before the workers start: the key-encryption key and migrations."""
+    try:
+        load_key_encryption_key(settings.storage)
+    except (OSError, ValueError) as exc:
+        fail(str(exc), 2)
+    if settings.storage.database.startswith("memory:"):
+        if settings.server.workers > 1:
+            fail("memory:// keeps state in one process: use one worker", 2)
+        return
+    if settings.server.workers > 1 and not settings.storage.redis_url:
+        fail("several workers need --redis-url to share sessions and push revocations", 2)
+    from authwise.server.stores import migrate
+
+    run_async(migrate(settings))
