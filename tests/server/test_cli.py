@@ -76,7 +76,11 @@ def test_keys_list_rotate_import(run, tmp_path: Path) -> None:  # type: ignore[n
     pem.write_bytes(key.to_pem())
     imported = run("keys", "import", str(pem), "--activate")
     assert imported.exit_code == 0, imported.output
-    assert "Ed25519" in imported.output
+    listed = run("keys", "list")
+    active_rows = [line for line in listed.output.splitlines() if "active" in line]
+    assert len(active_rows) == 1
+    assert key.kid[:8] in active_rows[0]  # the imported key signs at once
+    assert "Ed25519" in active_rows[0]
     assert run("keys", "import", str(pem)).exit_code == 1  # already in the ring
     junk = tmp_path / "junk.pem"
     junk.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")

@@ -117,18 +117,23 @@ async def test_import_key_stores_it_encrypted_and_tells_everyone(
     events: list[BusEvent] = []
     await service.subscribe(events.append)
     active = service.key_ring.active.kid
+    generated_next = [e.kid for e in service.key_ring.entries if e.state is KeyState.NEXT]
     key = PrivateKey.generate("Ed25519")
     ring = await service.import_key(key)
     entry = ring.find(key.kid)
     assert entry is not None
     assert (entry.state, entry.since, entry.key.alg) == (KeyState.NEXT, clock.now, "Ed25519")
     assert ring.active.kid == active  # published ahead, not signing yet
+    # It takes the generated next key's place, so it is the one the next rotation activates.
+    assert [e.kid for e in ring.entries if e.state is KeyState.NEXT] == [key.kid]
+    assert all(ring.find(kid) is None for kid in generated_next)
     assert [e.kind for e in events] == [BusEventKind.KEYS_CHANGED]
     [stored] = [r for r in (await stores.keys.load()).records if r.kid == key.kid]
     assert b"ENCRYPTED" in stored.private_pem
     await other.close()  # lets other's reload (from the event) finish
     assert other.key_ring.find(key.kid) is not None
     assert key.kid in other.jwks()
+    assert (await service.rotate_keys(force=True)).active.kid == key.kid
 
 
 async def test_import_key_with_activate_rotates_at_once(
@@ -139,11 +144,11 @@ async def test_import_key_with_activate_rotates_at_once(
     old = service.key_ring.active.kid
     key = PrivateKey.generate("Ed25519")
     ring = await service.import_key(key, activate=True)
-    assert ring.active.kid != old
+    assert ring.active.kid == key.kid  # the imported key signs from now on
     assert ring.find(old).state is KeyState.RETIRING  # type: ignore[union-attr]
-    assert ring.find(key.kid) is not None
     assert service.key_ring is ring
-    assert [e.kind for e in events] == [BusEventKind.KEYS_CHANGED] * 2  # import, rotation
+    assert service.issuer.key.kid == key.kid
+    assert [e.kind for e in events] == [BusEventKind.KEYS_CHANGED]
 
 
 async def test_import_key_refuses_a_key_already_in_the_ring(

@@ -93,14 +93,23 @@ class KeyManager:
 
         return self._decode(await self._compare_and_set(change))
 
-    async def add(self, key: PrivateKey, now: int) -> KeyRing:
-        """Bring an existing key into the ring as a ``next`` key since ``now``, encrypted
-        under the KEK like the others. :class:`Conflict` when its ``kid`` is already there."""
+    async def add(self, key: PrivateKey, now: int, *, activate: bool = False) -> KeyRing:
+        """Bring an existing key into the ring, encrypted under the KEK like the others.
+
+        It takes the place of the generated ``next`` key (which never signed anything), so it
+        is the next to sign; with ``activate`` it signs from ``now`` and the active key moves to
+        ``retiring``. :class:`Conflict` when its ``kid`` is already there."""
 
         def change(snapshot: KeyRingSnapshot) -> list[KeyRecord]:
             if any(r.kid == key.kid for r in snapshot.records):
                 raise Conflict("key", f"the key {key.kid} is already in the ring")
-            return self._encode(self._decode(snapshot.records).add(key, now), snapshot)
+            ring = self._decode(snapshot.records)
+            if activate:
+                ring = ring.add(key, now, KeyState.ACTIVE)
+            else:
+                kept = tuple(e for e in ring.entries if e.state is not KeyState.NEXT)
+                ring = KeyRing(kept).add(key, now)
+            return self._encode(ring, snapshot)
 
         records = await self._compare_and_set(
             change, gave_up="the key ring kept changing; try again"

@@ -106,16 +106,14 @@ class AuthService(TokensMixin):
         return ring
 
     async def import_key(self, key: PrivateKey, *, activate: bool = False) -> KeyRing:
-        """Bring an existing signing key into the ring as a ``next`` key, stored encrypted
-        like the others, and tell every process to reload the ring; with ``activate``, hand
-        signing over at once as :meth:`rotate_keys` with ``force`` does. Raises
-        :class:`~authwise.errors.Conflict` when the key is already in the ring."""
-        await self.keys.add(key, self.now())
+        """Bring an existing signing key into the ring, stored encrypted like the others, and
+        tell every process to reload the ring. It replaces the generated ``next`` key, so it is
+        the next to sign; with ``activate`` it signs at once (verifiers that cached the JWKS
+        learn it on their next fetch). Raises :class:`~authwise.errors.Conflict` when the key
+        is already in the ring."""
+        await self.keys.add(key, self.now(), activate=activate)
         await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
-        ring = await self.reload_keys()
-        if activate:
-            ring = await self.rotate_keys(force=True)
-        return ring
+        return await self.reload_keys()
 
     async def reload_keys(self) -> KeyRing:
         """Adopt the ring as stored (after a ``keys_changed`` event), advancing it if a
