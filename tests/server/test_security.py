@@ -256,6 +256,37 @@ async def test_s11_per_account_throttle_counts_failures_only(make_server: Server
         assert r.status_code == 401
 
 
+SPELLINGS = ["alice", "ALICE", "\uff41lice", "\U0001d41alice", "\u24d0\u24db\u24d8\u24d2\u24d4"]
+
+
+async def test_s11_spelling_variants_share_the_account_allowance(
+    make_server: ServerFactory,
+) -> None:
+    """Sign-in finds ``alice`` under every spelling NFKC and case folding bring to it
+    (fullwidth, mathematical bold, circled letters); the throttle counts them as one account,
+    so a new spelling buys no new guesses."""
+    settings = _throttled(login_per_account="3/minute", login_per_address="100/minute")
+    async with make_server(settings) as server:
+        for spelling in SPELLINGS[1:]:  # each one does reach the account
+            r = await server.client.post(
+                "/session", json={"username": spelling, "password": ALICE[1]}
+            )
+            assert r.status_code == 200, spelling
+        for spelling in SPELLINGS[:3]:
+            r = await server.client.post("/session", json={"username": spelling, "password": "x"})
+            assert r.status_code == 401, spelling
+        for spelling in SPELLINGS:
+            r = await server.client.post(
+                "/session", json={"username": spelling, "password": ALICE[1]}
+            )
+            assert r.status_code == 429, spelling
+            r = await server.client.post(
+                "/oauth/token",
+                data={"grant_type": "password", "username": spelling, "password": "x"},
+            )
+            assert r.status_code == 429, spelling
+
+
 async def test_s11_per_address_throttle(make_server: ServerFactory) -> None:
     settings = _throttled(login_per_account="100/minute", login_per_address="4/minute")
     async with make_server(settings) as server:

@@ -18,9 +18,22 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from authwise.config import RateLimitSettings
+from authwise.core.accounts import normalize_username
+from authwise.errors import InvalidInput
 from authwise.server.responses import ApiError
 
-__all__ = ["Throttle"]
+__all__ = ["Throttle", "account_key"]
+
+
+def account_key(username: str) -> str:
+    """The name the per-account counters use: the account's normal form, the one sign-in looks
+    it up by, so every spelling that reaches an account (capitals, fullwidth, mathematical or
+    circled letters) shares its allowance. A name no account can have (normalisation refuses
+    it) falls back to its case fold: it still counts, it just reaches no account."""
+    try:
+        return normalize_username(username)
+    except InvalidInput:
+        return username.casefold()
 
 
 class Throttle:
@@ -58,12 +71,12 @@ class Throttle:
         if not self.enabled:
             return
         await self._refuse_if_spent(self.per_address, "login-addr", address)
-        await self._refuse_if_spent(self.per_account, "login-user", username.casefold())
+        await self._refuse_if_spent(self.per_account, "login-user", account_key(username))
         await self._limiter.hit(self.per_address, "login-addr", address)
 
     async def login_failed(self, username: str) -> None:
         if self.enabled:
-            await self._limiter.hit(self.per_account, "login-user", username.casefold())
+            await self._limiter.hit(self.per_account, "login-user", account_key(username))
 
     async def before_registration(self, address: str) -> None:
         """Registration costs a password hash: it shares the per-address sign-in allowance."""
