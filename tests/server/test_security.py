@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from authwise.config import RateLimitSettings
+from authwise.config import RateLimitSettings, ServerSettings
 from authwise.errors import StoreUnavailable
 
 from .conftest import ALICE, BASE, Server, ServerFactory, make_settings
@@ -298,6 +298,45 @@ async def test_s11_per_address_throttle(make_server: ServerFactory) -> None:
         r = await server.client.post("/session", json={"username": "user9", "password": "guess"})
         assert r.status_code == 429
         assert "retry-after" in r.headers
+
+
+async def test_s11_forged_forwarded_for_entries_do_not_change_the_address(
+    make_server: ServerFactory,
+) -> None:
+    """Behind a trusted proxy the address is the rightmost ``X-Forwarded-For`` entry, the one
+    the proxy appended. A client that writes its own entries in front (or its own header line
+    before the proxy's) gets no fresh per-address allowance from them."""
+    settings = make_settings(
+        server=ServerSettings(public_url=BASE, registration=True, trust_proxy_headers=True),
+        rate_limits=RateLimitSettings(login_per_account="100/minute", login_per_address="3/minute"),
+    )
+    proxy_saw = "203.0.113.7"
+    async with make_server(settings) as server:
+        forged: list[list[tuple[str, str]]] = [
+            [("X-Forwarded-For", f"198.51.100.1, {proxy_saw}")],
+            [("X-Forwarded-For", f"10.0.0.1,192.0.2.55 , {proxy_saw}")],
+            [("X-Forwarded-For", "198.51.100.2"), ("X-Forwarded-For", proxy_saw)],
+        ]
+        for headers in forged:
+            r = await server.client.post(
+                "/session", json={"username": "nobody", "password": "guess"}, headers=headers
+            )
+            assert r.status_code == 401
+        r = await server.client.post(
+            "/session",
+            json={"username": ALICE[0], "password": ALICE[1]},
+            headers={"X-Forwarded-For": f"198.51.100.3, {proxy_saw}"},
+        )
+        assert r.status_code == 429
+        # another client behind the same proxy has its own allowance, and the address a
+        # session records is the one the proxy saw
+        r = await server.client.post(
+            "/session",
+            json={"username": ALICE[0], "password": ALICE[1]},
+            headers={"X-Forwarded-For": f"{proxy_saw}, 192.0.2.20"},
+        )
+        assert r.status_code == 200
+        assert r.json()["session"]["client_addr"] == "192.0.2.20"
 
 
 async def test_s11_no_permanent_lockout(make_server: ServerFactory) -> None:

@@ -86,12 +86,22 @@ async def read_fields(request: Request, limit: int, *, json: bool = True) -> dic
 
 
 def client_addr(request: Request, trust_proxy: bool) -> str:
-    """The client's address: the socket peer, or the first ``X-Forwarded-For`` hop when the
-    server is told to trust its proxy."""
+    """The client's address: the socket peer, or, when the server is told to trust its proxy,
+    the rightmost ``X-Forwarded-For`` entry.
+
+    A proxy appends the address it saw to whatever the client sent, so only the last entry is
+    the proxy's word; the ones before it are the client's and cannot be trusted. The server
+    reads the header itself rather than ``request.client``: uvicorn resolves the client only
+    when the peer is in its ``forwarded_allow_ips`` and granian not at all, and then every
+    client would share the proxy's address (and its throttle allowance). Several header lines
+    are one list (RFC 9110 section 5.3), so the last line's last entry counts.
+    """
     if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",", 1)[0].strip()[:64]
+        lines = request.headers.getlist("x-forwarded-for")
+        if lines:
+            last = lines[-1].rsplit(",", 1)[-1].strip()[:64]
+            if last:
+                return last
     client = request.client
     return client.host if client is not None else "unknown"
 
