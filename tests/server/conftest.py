@@ -48,6 +48,11 @@ class Server:
             transport=httpx.ASGITransport(app=self.app), base_url=BASE, **kwargs
         )
 
+    def client_at(self, address: str) -> httpx.AsyncClient:
+        """A client whose requests come from ``address`` (the socket peer the app sees)."""
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url=BASE)
+
     async def login(self, username: str, password: str) -> httpx.AsyncClient:
         """A client signed in with a session cookie, with its CSRF token as a default header."""
         client = self.new_client()

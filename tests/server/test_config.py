@@ -68,6 +68,7 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
     config.write_text("[rate_limits]\nlogin_per_account = '3/minute'\n")
     s = load_settings(environ={"AUTHWISE_CONFIG": str(config)})
     assert s.rate_limits.login_per_account == "3/minute"
+    assert s.rate_limits.login_per_account_global == "100/minute"
 
 
 @pytest.mark.parametrize(
@@ -79,6 +80,7 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ({"AUTHWISE_SERVER_SERVER": "gunicorn"}, "AUTHWISE_SERVER_SERVER"),
         ({"AUTHWISE_DATABASE_URL": "mysql://x"}, "database_url"),
         ({"AUTHWISE_RATE_LIMITS_LOGIN_PER_ACCOUNT": "lots"}, "login_per_account"),
+        ({"AUTHWISE_RATE_LIMITS_LOGIN_PER_ACCOUNT_GLOBAL": "lots"}, "login_per_account_global"),
         ({"AUTHWISE_CORS_ALLOW_ORIGINS": "ftp://x"}, "cors.allow_origins"),
         ({"AUTHWISE_SESSIONS_IDLE_TIMEOUT": "99999"}, "idle_timeout"),
     ],

@@ -226,6 +226,10 @@ def _throttled(**limits: str) -> Any:
 
 
 async def test_s11_per_account_throttle_counts_failures_only(make_server: ServerFactory) -> None:
+    """Failures count per account and client address. Once an address has used up an
+    account's allowance, even the right password from that address gets 429: answering it
+    would tell a guesser which guess was right. The owner at another address is not held back
+    by it (no lockout anyone can trigger); the account-wide ceiling is tested below."""
     settings = _throttled(login_per_account="3/minute", login_per_address="100/minute")
     async with make_server(settings) as server:
         for _ in range(3):  # successes do not use up the allowance
@@ -254,6 +258,74 @@ async def test_s11_per_account_throttle_counts_failures_only(make_server: Server
             "/session", json={"username": "admin-user", "password": "nope"}
         )
         assert r.status_code == 401
+        # and so is the same account from another address
+        async with server.client_at("192.0.2.10") as owner:
+            r = await owner.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+            assert r.status_code == 200
+
+
+async def test_s11_an_attacker_cannot_lock_the_owner_out(make_server: ServerFactory) -> None:
+    """With the default limits, a sustained stream of wrong passwords for alice from one
+    address keeps that address throttled, and alice signs in from hers all along."""
+    settings = make_settings(
+        server=ServerSettings(public_url=BASE), rate_limits=RateLimitSettings()
+    )
+    async with (
+        make_server(settings) as server,
+        server.client_at("198.51.100.66") as attacker,
+        server.client_at("192.0.2.10") as owner,
+    ):
+        statuses = []
+        for i in range(40):
+            r = await attacker.post(
+                "/session", json={"username": ALICE[0], "password": f"guess {i}"}
+            )
+            statuses.append(r.status_code)
+            if i % 10 == 9:
+                r = await owner.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+                assert r.status_code == 200, i
+        assert statuses[:10] == [401] * 10
+        assert set(statuses[10:]) == {429}
+        # still throttled, the right password included (no oracle), and the token endpoint too
+        r = await attacker.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+        assert r.status_code == 429
+        r = await attacker.post(
+            "/oauth/token",
+            data={"grant_type": "password", "username": ALICE[0], "password": ALICE[1]},
+        )
+        assert r.status_code == 429
+        r = await owner.post(
+            "/oauth/token",
+            data={"grant_type": "password", "username": ALICE[0], "password": ALICE[1]},
+        )
+        assert r.status_code == 200
+
+
+async def test_s11_account_wide_ceiling_bounds_guessing_from_many_addresses(
+    make_server: ServerFactory,
+) -> None:
+    """Each new address has its own per-account allowance, so the failures of all of them
+    together meet a ceiling: beyond it no address gets another guess at the account, until
+    the window slides (see the no-lockout test); other accounts are not affected."""
+    settings = _throttled(
+        login_per_account="2/minute",
+        login_per_account_global="5/minute",
+        login_per_address="100/minute",
+    )
+    async with make_server(settings) as server:
+        for n in range(5):
+            async with server.client_at(f"198.51.100.{n}") as bot:
+                r = await bot.post("/session", json={"username": ALICE[0], "password": f"g{n}"})
+                assert r.status_code == 401
+        for address in ("198.51.100.7", "192.0.2.10"):
+            async with server.client_at(address) as fresh:
+                r = await fresh.post("/session", json={"username": ALICE[0], "password": "g"})
+                assert r.status_code == 429
+                assert 1 <= int(r.headers["retry-after"]) <= 60
+                r = await fresh.post(
+                    "/session", json={"username": "admin-user", "password": "nope"}
+                )
+                assert r.status_code == 401
 
 
 SPELLINGS = ["alice", "ALICE", "\uff41lice", "\U0001d41alice", "\u24d0\u24db\u24d8\u24d2\u24d4"]
@@ -340,10 +412,15 @@ async def test_s11_forged_forwarded_for_entries_do_not_change_the_address(
 
 
 async def test_s11_no_permanent_lockout(make_server: ServerFactory) -> None:
-    """The windows slide: after the window, the owner signs in again."""
+    """The windows slide: after the window, the owner signs in again, at the address that was
+    throttled and after the account-wide ceiling was reached."""
     import asyncio
 
-    settings = _throttled(login_per_account="2 per 1 second", login_per_address="100/minute")
+    settings = _throttled(
+        login_per_account="2 per 1 second",
+        login_per_account_global="3 per 1 second",
+        login_per_address="100/minute",
+    )
     async with make_server(settings) as server:
         for _ in range(2):
             await server.client.post("/session", json={"username": ALICE[0], "password": "guess"})
@@ -352,6 +429,15 @@ async def test_s11_no_permanent_lockout(make_server: ServerFactory) -> None:
         await asyncio.sleep(1.1)
         r = await server.client.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
         assert r.status_code == 200
+        for n in range(3):
+            async with server.client_at(f"198.51.100.{n}") as bot:
+                await bot.post("/session", json={"username": ALICE[0], "password": "guess"})
+        async with server.client_at("192.0.2.10") as owner:
+            r = await owner.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+            assert r.status_code == 429
+            await asyncio.sleep(1.1)
+            r = await owner.post("/session", json={"username": ALICE[0], "password": ALICE[1]})
+            assert r.status_code == 200
 
 
 async def test_s11_refresh_endpoint_is_throttled(make_server: ServerFactory) -> None:

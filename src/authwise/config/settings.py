@@ -238,8 +238,12 @@ class RateLimitSettings:
     """Throttling (the ``limits`` notation: ``"10/minute"``, ``"5 per 30 seconds"``)."""
 
     login_per_account: str = "10/minute"
-    """Failed sign-in attempts per account name in a sliding window (successes do not count);
-    never a permanent lockout."""
+    """Failed sign-in attempts per account name from one client address, in a sliding window
+    (successes do not count); never a permanent lockout, and wrong passwords from one address
+    do not slow the owner down at another."""
+    login_per_account_global: str = "100/minute"
+    """Failed sign-in attempts per account name from all addresses together: the ceiling on
+    guessing spread over many addresses (sliding, never a permanent lockout)."""
     login_per_address: str = "30/minute"
     """Login attempts per client address."""
     refresh_per_address: str = "60/minute"
@@ -250,7 +254,12 @@ class RateLimitSettings:
     def __post_init__(self) -> None:
         from limits import parse_many
 
-        for name in ("login_per_account", "login_per_address", "refresh_per_address"):
+        for name in (
+            "login_per_account",
+            "login_per_account_global",
+            "login_per_address",
+            "refresh_per_address",
+        ):
             try:
                 parse_many(getattr(self, name))
             except ValueError as exc:

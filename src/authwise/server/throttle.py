@@ -1,10 +1,12 @@
 """Login and refresh throttling (S11), on the ``limits`` library.
 
 Per account, only *failed* attempts count, and every window slides: a flood of wrong passwords
-slows that account's sign-in for a minute, never locks it out for good, and a correct password
-never uses up the allowance. Per client address, every attempt counts. Refresh grants are
-throttled per address. State is in memory, or in Redis when one is configured (shared by
-every process).
+slows sign-in for a minute, never locks it out for good, and a correct password never uses up
+the allowance. The per-account allowance is kept per account *and client address*, so
+whoever floods an account with wrong passwords throttles themselves, not the owner signing in
+from elsewhere; an account-wide ceiling, much higher, bounds guessing spread over many
+addresses. Per client address, every attempt counts. Refresh grants are throttled per
+address. State is in memory, or in Redis when one is configured (shared by every process).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Throttle:
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self.per_account = parse(settings.login_per_account)
+        self.per_account_global = parse(settings.login_per_account_global)
         self.per_address = parse(settings.login_per_address)
         self.refresh = parse(settings.refresh_per_address)
 
@@ -67,16 +70,22 @@ class Throttle:
         )
 
     async def before_login(self, username: str, address: str) -> None:
-        """429 when this account or this address has used up its allowance."""
+        """429 when this address, this account from this address, or this account from
+        everywhere has used up its allowance. The password is not checked then, so the answer
+        says nothing about it."""
         if not self.enabled:
             return
+        account = account_key(username)
         await self._refuse_if_spent(self.per_address, "login-addr", address)
-        await self._refuse_if_spent(self.per_account, "login-user", account_key(username))
+        await self._refuse_if_spent(self.per_account, "login-user", account, address)
+        await self._refuse_if_spent(self.per_account_global, "login-user-all", account)
         await self._limiter.hit(self.per_address, "login-addr", address)
 
-    async def login_failed(self, username: str) -> None:
+    async def login_failed(self, username: str, address: str) -> None:
         if self.enabled:
-            await self._limiter.hit(self.per_account, "login-user", account_key(username))
+            account = account_key(username)
+            await self._limiter.hit(self.per_account, "login-user", account, address)
+            await self._limiter.hit(self.per_account_global, "login-user-all", account)
 
     async def before_registration(self, address: str) -> None:
         """Registration costs a password hash: it shares the per-address sign-in allowance."""

@@ -138,7 +138,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 user_agent=user_agent(request),
             )
         except AuthenticationFailed:
-            await ctx.throttle.login_failed(username)
+            await ctx.throttle.login_failed(username, addr)
             metrics.tokens.labels("password", "refused").inc()
             raise _oauth_error(400, "invalid_grant", "Invalid username or password.") from None
         except InvalidGrant:

@@ -118,7 +118,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
                 current_session_id=auth.session_id(request),
             )
         except AuthenticationFailed:
-            await ctx.throttle.login_failed(username)
+            await ctx.throttle.login_failed(username, addr)
             metrics.logins.labels("failed").inc()
             if html:
                 return ctx.pages.render("login.html", {"error": "Wrong username or password."}, 401)
