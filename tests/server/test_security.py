@@ -166,6 +166,92 @@ async def test_bearer_requests_need_no_csrf_token(server: Server) -> None:
     assert r.status_code == 200
 
 
+# -- A new session ID on privilege change, whatever the answer ---------------------------------
+
+COOKIE = "__Host-authwise_session"
+
+ROTATING_REQUESTS: list[tuple[str, str, dict[str, str], int]] = [
+    ("GET", "/me", {}, 200),
+    ("GET", "/account", {}, 200),
+    ("DELETE", "/sessions?keep_current=true", {}, 200),
+    ("DELETE", "/sessions?keep_current=maybe", {}, 400),
+    ("DELETE", "/sessions/nosuch", {}, 404),
+    ("GET", "/admin", {}, 403),
+    ("GET", "/admin/users", {}, 403),
+    ("DELETE", "/session", {"X-CSRF-Token": "A" * 43}, 403),
+]
+
+
+async def _rotation_pending(server: Server) -> tuple[httpx.AsyncClient, str]:
+    """alice signed in, then given a role: her next request gets her session a new ID."""
+    alice = await server.login(*ALICE)
+    user_id = (await alice.get("/me")).json()["sub"]
+    await server.service.set_roles(user_id, ["editor"])
+    return alice, alice.cookies[COOKIE]
+
+
+def _new_session_id(r: httpx.Response) -> str:
+    values = [c for c in r.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}=")]
+    assert len(values) == 1, r.headers.get_list("set-cookie")
+    return values[0].split(";", 1)[0].split("=", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    ROTATING_REQUESTS,
+    ids=[f"{m} {p} {s}" for m, p, _, s in ROTATING_REQUESTS],
+)
+async def test_rotated_session_id_reaches_the_browser_on_every_answer(
+    server: Server, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    """The request after a privilege change gets the session a new ID and ends the old one;
+    the answer sets it as the cookie whether the route succeeded or refused, or the user
+    would be signed out."""
+    alice, old = await _rotation_pending(server)
+    r = await alice.request(method, path, headers=headers)
+    assert r.status_code == status
+    new = _new_session_id(r)
+    assert new != old
+    fresh = server.new_client()
+    fresh.cookies.set(COOKIE, new)
+    me = await fresh.get("/me")
+    assert me.status_code == 200
+    assert me.json()["roles"] == ["editor"]
+    stale = server.new_client()
+    stale.cookies.set(COOKIE, old)
+    assert (await stale.get("/me")).status_code == 401
+
+
+async def test_rotated_session_id_reaches_the_browser_on_a_500(server: Server) -> None:
+    async def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret internal detail")
+
+    alice, old = await _rotation_pending(server)
+    server.service.list_sessions = boom  # type: ignore[method-assign]
+    transport = httpx.ASGITransport(app=server.app, raise_app_exceptions=False)
+    client = httpx.AsyncClient(transport=transport, base_url=BASE, cookies=alice.cookies)
+    r = await client.get("/sessions")
+    assert r.status_code == 500
+    new = _new_session_id(r)
+    assert new != old
+    fresh = server.new_client()
+    fresh.cookies.set(COOKIE, new)
+    assert (await fresh.get("/me")).status_code == 200
+
+
+async def test_sign_out_after_a_privilege_change_clears_the_cookie(server: Server) -> None:
+    """A response that sets the session cookie itself keeps its own: signing out on the
+    rotating request clears the cookie rather than handing out the new ID."""
+    alice, _ = await _rotation_pending(server)
+    r = await alice.delete("/session")
+    assert r.status_code == 204
+    cookies = r.headers.get_list("set-cookie")
+    assert len(cookies) == 1
+    assert "Max-Age=0" in cookies[0]
+    r = await alice.delete("/sessions")
+    assert r.status_code == 401
+
+
 # -- S10 enumeration ----------------------------------------------------------------------------
 
 

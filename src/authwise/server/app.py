@@ -38,7 +38,7 @@ from authwise.errors import (
     TokenError,
 )
 from authwise.server import decoder
-from authwise.server.auth import Authenticator
+from authwise.server.auth import Authenticator, SessionRotationMiddleware, rotated_cookie
 from authwise.server.context import ServerContext, derive_key
 from authwise.server.csrf import CsrfGuard
 from authwise.server.headers import SecurityHeadersMiddleware
@@ -70,7 +70,9 @@ async def build_service(settings: Settings) -> AuthService:
     )
 
 
-def _error_handlers(ctx_metrics: Metrics) -> dict[type[Exception] | int, object]:
+def _error_handlers(ctx: ServerContext) -> dict[type[Exception] | int, object]:
+    ctx_metrics = ctx.metrics
+
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)  # noqa: S101
         if exc.status_code == 429:
@@ -108,7 +110,13 @@ def _error_handlers(ctx_metrics: Metrics) -> dict[type[Exception] | int, object]
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return error_response(500)
+        response = error_response(500)
+        # This answer is sent from outside the middleware stack, so it adds a rotated
+        # session's cookie itself (the session's old ID no longer works).
+        header = rotated_cookie(ctx, request.scope, response.raw_headers)
+        if header is not None:
+            response.raw_headers.append(header)
+        return response
 
     return {
         ApiError: api_error,
@@ -209,6 +217,7 @@ def create_app(
     middleware = [
         Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(SecurityHeadersMiddleware, hsts=settings.server.public_url.startswith("https:")),
+        Middleware(SessionRotationMiddleware, ctx=ctx),
     ]
     if settings.cors.allow_origins:
         middleware.append(
@@ -224,7 +233,7 @@ def create_app(
     app = Starlette(
         routes=_routes(ctx),
         middleware=middleware,
-        exception_handlers=_error_handlers(metrics),  # type: ignore[arg-type]
+        exception_handlers=_error_handlers(ctx),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.context = ctx

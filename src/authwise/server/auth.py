@@ -8,11 +8,12 @@ user. Everything else falls through to the service.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authwise.core.sessions import SESSION_PREFIX, is_well_formed, secret_digest
 from authwise.errors import InvalidSession, TokenError
@@ -21,9 +22,21 @@ from authwise.server.responses import ApiError
 from authwise.service import SessionView
 from authwise.storage.base import SessionRecord, UserRecord
 
-__all__ = ["ADMIN_ROLE", "Authenticator", "Caller", "clear_cookie", "session_cookie"]
+__all__ = [
+    "ADMIN_ROLE",
+    "ROTATED_SESSION",
+    "Authenticator",
+    "Caller",
+    "SessionRotationMiddleware",
+    "clear_cookie",
+    "rotated_cookie",
+    "session_cookie",
+]
 
 ADMIN_ROLE = "admin"
+ROTATED_SESSION = "authwise.rotated_session_id"
+"""Scope key: the new ID the caller's session was given during this request, recorded where
+the session is validated, so :class:`SessionRotationMiddleware` sets it on the response."""
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="authwise"'}
 
 
@@ -36,7 +49,8 @@ class Caller:
     sid: str | None
     session: SessionRecord | None = None
     new_session_id: str | None = None
-    """A rotated session ID the response must set as the cookie."""
+    """The session's new ID when it was rotated during this request (also recorded in the
+    scope under :data:`ROTATED_SESSION`; the middleware sets the cookie)."""
 
     @property
     def is_admin(self) -> bool:
@@ -85,7 +99,9 @@ class Authenticator:
     def session_id(self, request: Request) -> str | None:
         return cookie_value(request.headers.get("cookie"), self._cookie)
 
-    async def from_session(self, session_id: str) -> Caller | None:
+    async def from_session(self, session_id: str, scope: Scope) -> Caller | None:
+        """The session's caller. Validation may rotate the ID (a pending privilege change);
+        the new one is recorded in ``scope``, since the old one no longer works."""
         # The digest first: a cached digest was well formed when the service validated it.
         digest = secret_digest(session_id)
         cache = self.ctx.cache
@@ -102,6 +118,7 @@ class Authenticator:
             if new_id is None:
                 cache.put_session(digest, view)
             else:
+                scope[ROTATED_SESSION] = new_id
                 cache.put_session(secret_digest(new_id), SessionView(view.user, view.session))
         user = view.user
         return Caller(
@@ -138,10 +155,16 @@ class Authenticator:
         )
 
     async def resolve(
-        self, authorization: str | None, cookie_header: str | None, *, bearer: bool = True
+        self,
+        scope: Scope,
+        authorization: str | None,
+        cookie_header: str | None,
+        *,
+        bearer: bool = True,
     ) -> Caller | None:
-        """The caller these headers name, or None. An ``Authorization`` header decides alone:
-        a bad bearer token is not rescued by a cookie."""
+        """The caller these headers of the request ``scope`` name, or None. An
+        ``Authorization`` header decides alone: a bad bearer token is not rescued by a
+        cookie."""
         if authorization is not None:
             if not bearer:
                 return None
@@ -152,12 +175,12 @@ class Authenticator:
         session_id = cookie_value(cookie_header, self._cookie)
         if session_id is None:
             return None
-        return await self.from_session(session_id)
+        return await self.from_session(session_id, scope)
 
     async def caller(self, request: Request, *, bearer: bool = True) -> Caller | None:
         headers = request.headers
         return await self.resolve(
-            headers.get("authorization"), headers.get("cookie"), bearer=bearer
+            request.scope, headers.get("authorization"), headers.get("cookie"), bearer=bearer
         )
 
     async def require(
@@ -177,8 +200,45 @@ class Authenticator:
         return caller
 
 
-def apply_rotation(ctx: ServerContext, caller: Caller, response: Response) -> Response:
-    """Set the new cookie when the session's ID was rotated during this request."""
-    if caller.new_session_id is not None:
-        response.headers.append("set-cookie", session_cookie(ctx, caller.new_session_id))
-    return response
+def rotated_cookie(
+    ctx: ServerContext, scope: Scope, headers: Iterable[tuple[bytes, bytes]]
+) -> tuple[bytes, bytes] | None:
+    """The ``Set-Cookie`` header a response with ``headers`` needs because the session's ID
+    was rotated during the request ``scope``, or None: no rotation, or the response sets the
+    session cookie itself (sign-in, sign-out) and keeps its own."""
+    new_id = scope.get(ROTATED_SESSION)
+    if new_id is None:
+        return None
+    prefix = f"{ctx.cookie_name}=".encode("latin-1")
+    for name, value in headers:
+        if name.lower() == b"set-cookie" and value.startswith(prefix):
+            return None
+    return b"set-cookie", session_cookie(ctx, new_id).encode("latin-1")
+
+
+class SessionRotationMiddleware:
+    """Sets the cookie for a session ID rotated during the request on the response it gets,
+    whatever it is: a success, an error raised after the caller was known (403, 404, 400),
+    a redirect or a page. Without it the browser would keep the old ID, which the rotation
+    ended. (The 500 answer, sent from outside the middleware, calls :func:`rotated_cookie`
+    itself.)"""
+
+    def __init__(self, app: ASGIApp, *, ctx: ServerContext) -> None:
+        self.app = app
+        self._ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and ROTATED_SESSION in scope:
+                headers = list(message.get("headers", ()))
+                header = rotated_cookie(self._ctx, scope, headers)
+                if header is not None:
+                    headers.append(header)
+                    message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authwise.errors import Conflict, NotFound
-from authwise.server.auth import Authenticator, Caller, apply_rotation
+from authwise.server.auth import Authenticator, Caller
 from authwise.server.context import ServerContext
 from authwise.server.requests import client_addr, read_fields, read_json_object, required_text
 from authwise.server.responses import ApiError, json_response
@@ -66,7 +66,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         return json_response({"status": "accepted"}, 202)
 
     async def list_users(request: Request) -> Response:
-        caller = await admin(request, unsafe=False)
+        await admin(request, unsafe=False)
         after = request.query_params.get("after") or None
         raw_limit = request.query_params.get("limit", "100")
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
@@ -77,7 +77,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         users = await service.list_users(after=after, limit=page_size)
         next_after = users[-1].username if len(users) == page_size else None
         body = {"users": [user_json(u) for u in users], "next": next_after}
-        return apply_rotation(ctx, caller, json_response(body))
+        return json_response(body)
 
     async def update_user(request: Request) -> Response:
         caller = await admin(request, unsafe=True)
@@ -102,7 +102,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
             raise ApiError(404, message="No such user.") from None
         if user is None:
             raise ApiError(404, message="No such user.")
-        return apply_rotation(ctx, caller, json_response(user_json(user)))
+        return json_response(user_json(user))
 
     async def revoke_user(request: Request) -> Response:
         caller = await admin(request, unsafe=True)
@@ -113,7 +113,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         except NotFound:
             raise ApiError(404, message="No such user.") from None
         body = {"sessions": len(ended.sessions), "refresh_families": len(ended.families)}
-        return apply_rotation(ctx, caller, json_response(body))
+        return json_response(body)
 
     return [
         Route("/users", register, methods=["POST"]),

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from authwise.server.auth import Authenticator, apply_rotation
+from authwise.server.auth import Authenticator
 from authwise.server.context import ServerContext
 from authwise.server.routes.views import session_json, user_json
 
@@ -47,7 +47,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
             "sessions": sessions,
             "csrf_token": ctx.csrf.token(caller.sid),
         }
-        return apply_rotation(ctx, caller, pages.render("account.html", context))
+        return pages.render("account.html", context)
 
     async def admin(request: Request) -> Response:
         caller = await auth.caller(request, bearer=False)
@@ -69,7 +69,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
             "next": users[-1].username if len(users) == 100 else None,
             "csrf_token": ctx.csrf.token(caller.sid),
         }
-        return apply_rotation(ctx, caller, pages.render("admin.html", context))
+        return pages.render("admin.html", context)
 
     return [
         Route("/", home, methods=["GET"]),

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from authwise.errors import AuthenticationFailed
-from authwise.server.auth import Authenticator, Caller, apply_rotation, clear_cookie, session_cookie
+from authwise.server.auth import Authenticator, Caller, clear_cookie, session_cookie
 from authwise.server.context import ServerContext
 from authwise.server.requests import (
     client_addr,
@@ -32,12 +32,13 @@ def _wants_html(request: Request) -> bool:
 
 class MeEndpoint:
     """``GET /me``, the hot path, as a bare ASGI endpoint: the two headers it needs are read
-    straight from the scope, with no request or response objects in between."""
+    straight from the scope, with no request or response objects in between. A rotated
+    session ID is set by :class:`~authwise.server.auth.SessionRotationMiddleware`, like
+    everywhere else."""
 
-    __slots__ = ("_auth", "_ctx")
+    __slots__ = ("_auth",)
 
-    def __init__(self, ctx: ServerContext, auth: Authenticator) -> None:
-        self._ctx = ctx
+    def __init__(self, auth: Authenticator) -> None:
         self._auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +49,7 @@ class MeEndpoint:
             elif name == b"cookie":
                 text = value.decode("latin-1")
                 cookie = text if cookie is None else f"{cookie}; {text}"
-        caller = await self._auth.resolve(authorization, cookie)
+        caller = await self._auth.resolve(scope, authorization, cookie)
         if caller is None:
             raise ApiError(401, "unauthorized", headers=_BEARER_CHALLENGE)
         user = caller.user
@@ -67,9 +68,6 @@ class MeEndpoint:
             (b"content-length", str(len(body)).encode()),
             (b"cache-control", b"no-store"),
         ]
-        if caller.new_session_id is not None:
-            cookie_header = session_cookie(self._ctx, caller.new_session_id)
-            headers.append((b"set-cookie", cookie_header.encode("latin-1")))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -142,9 +140,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
 
     async def current(request: Request) -> Response:
         caller = await auth.require(request, bearer=False)
-        return apply_rotation(
-            ctx, caller, json_response(current_session_body(caller), headers=NO_STORE)
-        )
+        return json_response(current_session_body(caller), headers=NO_STORE)
 
     async def logout(request: Request) -> Response:
         caller = await auth.require(request, unsafe=True, bearer=False)
@@ -158,7 +154,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         sessions = await service.list_sessions(caller.user.id)
         current_handle = caller.sid if caller.auth_method == "session" else None
         body = {"sessions": [session_json(s, current_handle) for s in sessions]}
-        return apply_rotation(ctx, caller, json_response(body, headers=_NO_STORE_ONLY))
+        return json_response(body, headers=_NO_STORE_ONLY)
 
     async def logout_everywhere(request: Request) -> Response:
         caller = await auth.require(request, unsafe=True)
@@ -177,10 +173,10 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         handle = request.path_params["handle"]
         if not 0 < len(handle) <= 64 or not await service.revoke_session(caller.user.id, handle):
             raise ApiError(404, message="No such session.")
-        return apply_rotation(ctx, caller, Response(status_code=204))
+        return Response(status_code=204)
 
     return [
-        Route("/me", MeEndpoint(ctx, auth), methods=["GET"]),
+        Route("/me", MeEndpoint(auth), methods=["GET"]),
         by_method("/session", GET=current, POST=login, DELETE=logout),
         by_method("/sessions", GET=list_sessions, DELETE=logout_everywhere),
         Route("/sessions/{handle}", end_session, methods=["DELETE"]),
