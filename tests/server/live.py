@@ -25,6 +25,12 @@ def free_port() -> int:
         return port
 
 
+def inherited_environ() -> dict[str, str]:
+    """This process's environment without any ``AUTHWISE_*`` variable: a test server is
+    configured by its test alone, never by the settings of whoever runs the tests."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("AUTHWISE_")}
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
@@ -41,8 +47,7 @@ def live_server(
     data_dir: Path, *args: str, env: Mapping[str, str] | None = None
 ) -> Iterator[LiveServer]:
     port = free_port()
-    full_env = {**os.environ, "AUTHWISE_DATA_DIR": str(data_dir), **(env or {})}
-    full_env.pop("AUTHWISE_CONFIG", None)
+    full_env = {**inherited_environ(), "AUTHWISE_DATA_DIR": str(data_dir), **(env or {})}
     log = data_dir.parent / f"server-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

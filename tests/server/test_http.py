@@ -6,7 +6,6 @@ the README quickstart runs as written; the first start creates the data director
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess
@@ -17,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from .live import AUTHWISE, REPO, LiveServer, live_server
+from .live import AUTHWISE, REPO, LiveServer, inherited_environ, live_server
 
 PASSWORD = "correct horse battery staple"
 
@@ -142,7 +141,7 @@ def test_uvicorn_answers_with_generic_errors(live: LiveServer) -> None:
 
 
 def test_serve_refuses_bad_configuration(tmp_path: Path) -> None:
-    env = {**os.environ, "AUTHWISE_DATA_DIR": str(tmp_path)}
+    env = {**inherited_environ(), "AUTHWISE_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [str(AUTHWISE), "serve", "--public-url", "https://auth.example.com", "--dev"],
         env=env,
@@ -202,3 +201,18 @@ def test_revocation_stream_pushes_new_entries(live: LiveServer) -> None:
         assert "event: revoked" in events
     unauthenticated = httpx.get(f"{live.url}/revocations", headers=headers)
     assert unauthenticated.status_code == 401
+
+
+def test_test_servers_ignore_the_developers_authwise_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Variables from the shell that runs the tests (here: registration on, a database the
+    test never asked for) do not reach the servers the tests start."""
+    monkeypatch.setenv("AUTHWISE_SERVER_REGISTRATION", "true")
+    monkeypatch.setenv("AUTHWISE_DATABASE_URL", "postgresql://developer@localhost:1/theirs")
+    monkeypatch.setenv("AUTHWISE_CONFIG", str(tmp_path / "developer.toml"))
+    with live_server(tmp_path / "data", "--dev") as server:
+        assert not {k for k in server.env if k.startswith("AUTHWISE_")} - {"AUTHWISE_DATA_DIR"}
+        r = httpx.post(f"{server.url}/users", json={"username": "x1", "password": PASSWORD})
+        assert r.status_code == 404  # registration is off by default
+    assert (tmp_path / "data" / "authwise.db").exists()  # the default database, not theirs
