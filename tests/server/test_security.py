@@ -590,6 +590,28 @@ async def test_s13_no_secret_in_logs_error_bodies_or_headers(
         assert secret not in logged  # ...without any secret
 
 
+async def test_s12_reprs_hold_no_password_hash_or_private_key(server: Server) -> None:
+    """Records end up in log lines and tracebacks through ``repr``: the password hash (an
+    offline cracking target) and the encrypted private keys stay out of it."""
+    login = await server.service.login(*ALICE)
+    grant = await server.service.password_grant(*ALICE)
+    user = await server.service.get_user(login.user.id)
+    assert user is not None
+    assert user.password_hash.startswith("$argon2id$")  # the hash is there, just not shown
+    for value in (login, grant, user, login.user, grant.user):
+        text = repr(value)
+        assert "$argon2" not in text, type(value).__name__
+        assert user.password_hash not in text
+    keys = (await server.service.stores.keys.load()).records
+    assert keys
+    for key in keys:
+        assert key.private_pem
+        assert b"PRIVATE KEY" in key.private_pem
+        assert "PRIVATE KEY" not in repr(key)
+        assert key.private_pem.decode() not in repr(key)
+        assert key.kid in repr(key)
+
+
 async def test_s13_referrer_policy_and_nosniff_everywhere(server: Server) -> None:
     for path in ("/login", "/me", "/.well-known/jwks.json", "/nowhere"):
         r = await server.client.get(path)

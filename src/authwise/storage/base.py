@@ -81,8 +81,9 @@ class UserRecord:
     """Opaque, stable user ID (the ``sub`` of access tokens)."""
     username: str
     """Normalized username (``authwise.core.accounts.normalize_username``); unique."""
-    password_hash: str
-    """An argon2id PHC string; never a password."""
+    password_hash: str = field(repr=False)
+    """An argon2id PHC string; never a password. Left out of ``repr``, so a record in a log
+    line or a traceback does not hand out something to crack offline."""
     created_at: int
     updated_at: int
     roles: tuple[str, ...] = ()
@@ -345,8 +346,9 @@ class KeyRecord:
     state: str
     """A :class:`authwise.core.keyring.KeyState` value."""
     since: int
-    private_pem: bytes
-    """PKCS#8 PEM encrypted under the deployment's key-encryption key; never plain."""
+    private_pem: bytes = field(repr=False)
+    """PKCS#8 PEM encrypted under the deployment's key-encryption key; never plain. Left out
+    of ``repr`` all the same (S12: private keys never in logs)."""
 
 
 @dataclass(frozen=True, slots=True)
