@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from authwise.storage.base import AuditEvent, AuditKind
 from authwise.storage.sql import Database, current_revision, head_revision, open_sql_stores, upgrade
+from authwise.storage.sql._engine import SQLITE_BUSY_TIMEOUT_MS
+from authwise.storage.sql.migrate import _LOCK
 from authwise.storage.sql.schema import metadata
 
 from .backends import POSTGRES_URL
@@ -130,3 +133,53 @@ async def test_servers_starting_together_all_reach_head(empty: tuple[str, str | 
     await asyncio.gather(*(upgrade(url, schema=schema) for _ in range(4)))
     assert await current_revision(url, schema=schema) == head_revision()
     assert (await inspect_db(url, schema))["diff"] == []
+
+
+async def test_upgrading_a_database_at_head_waits_for_no_lock(
+    empty: tuple[str, str | None],
+) -> None:
+    """Every server start calls upgrade: on a database at head that is one read, done even
+    while another server holds the migration lock (on SQLite, the write lock)."""
+    url, schema = empty
+    await upgrade(url, schema=schema)
+    if schema is None:
+        holder = sqlite3.connect(str(make_url(url).database), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        # Let go eventually: an upgrade waiting for the lock then fails the assertion below
+        # instead of hanging.
+        release = asyncio.get_running_loop().call_later(10, holder.rollback)
+        try:
+            await upgrade(url)
+            assert holder.in_transaction
+        finally:
+            release.cancel()
+            holder.close()
+    else:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", _LOCK)
+            await asyncio.wait_for(upgrade(url, schema=schema), 10)
+        finally:
+            await conn.close()
+    assert await current_revision(url, schema=schema) == head_revision()
+
+
+@pytest.mark.slow
+async def test_sqlite_upgrade_outwaits_a_migration_longer_than_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """A server starting while another one migrates waits for the write lock as long as a
+    migration may take (an index over a large table), not just a store's busy timeout."""
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    release = asyncio.get_running_loop().call_later(
+        SQLITE_BUSY_TIMEOUT_MS / 1000 + 1, holder.rollback
+    )
+    try:
+        await upgrade(f"sqlite:///{path}")
+    finally:
+        release.cancel()
+        holder.close()
+    assert await current_revision(f"sqlite:///{path}") == head_revision()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -86,6 +88,30 @@ async def test_sqlite_runs_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path
         "foreign_keys": 1,
         "synchronous": 1,
     }
+
+
+async def test_sqlite_switching_a_new_file_to_wal_waits_for_another_connection(
+    tmp_path: Path,
+) -> None:
+    """Switching a new file to WAL takes the write lock after reading the header: SQLite fails
+    that escalation at once ("database is locked", no busy handler) while another connection
+    holds the write lock, as when servers start together on one new file and another one is
+    switching it too. The switch waits instead."""
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE t (x)")  # a file in the default (rollback) journal mode
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")  # holds the write lock until COMMIT
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    db = Database(f"sqlite:///{path}")
+    started = time.monotonic()
+    try:
+        async with db.read() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+    finally:
+        await db.aclose()
+        other.close()
+    assert time.monotonic() - started >= 0.25
 
 
 async def test_refresh_rotation_race_across_connections(bundles: list[Stores]) -> None:

@@ -5,7 +5,10 @@
 - SQLite runs in WAL mode with ``busy_timeout``, foreign keys and ``synchronous=NORMAL``, over
   a single pooled connection: every statement of this process is serialised through it, and
   multi-statement write transactions start with ``BEGIN IMMEDIATE`` so that a second process
-  on the same file waits for the write lock instead of failing half-way through.
+  on the same file waits for the write lock instead of failing half-way through. (A write
+  that starts out as a read would fail at once: SQLite does not wait on the busy handler when a
+  transaction already holding a read lock asks for the write lock. Switching a file to WAL is
+  such an escalation, so the switch is retried instead; see ``_enter_wal``.)
 - PostgreSQL runs multi-statement writes at READ COMMITTED: every compare-and-set is one
   ``UPDATE ... WHERE`` whose condition PostgreSQL re-checks on the newest row version, so
   concurrent writers serialise on the row and exactly one of them matches.
@@ -18,6 +21,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import sqlite3
@@ -55,6 +59,8 @@ _MODE = "authwise_mode"
 _PG_ISOLATION = {"write": "READ COMMITTED", "single": "AUTOCOMMIT", "snapshot": "REPEATABLE READ"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 5.0
+_WAL_RETRY_FIRST_S = 0.001
+_WAL_RETRY_MAX_S = 0.1
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -66,13 +72,13 @@ def normalize_url(url: str | URL) -> URL:
     return parsed.set(drivername=driver)
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # The driver must not open transactions on its own: _sqlite_begin says how they start.
+    # (WAL is switched on in _sqlite_open, where a busy file can be waited for.)
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
-        f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
-        "PRAGMA journal_mode = WAL",
+        f"PRAGMA busy_timeout = {busy_timeout_ms}",
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
     ):
@@ -80,12 +86,44 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-async def _sqlite_open(path: str) -> Any:
+async def _sqlite_open(path: str, busy_timeout_ms: int) -> Any:
     # A missing directory is refused before aiosqlite starts a thread for it (a failed open
     # leaves that thread to finish on its own).
     if not Path(path).parent.is_dir():
         raise sqlite3.OperationalError("unable to open database file: no such directory")
-    return await aiosqlite.connect(path)
+    conn = await aiosqlite.connect(path, timeout=busy_timeout_ms / 1000)
+    try:
+        await _enter_wal(conn, busy_timeout_ms)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def _enter_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while the file is busy, as long as the busy
+    timeout.
+
+    The switch reads the file's header and, if the file is not in WAL mode yet (a new file),
+    rewrites it under the exclusive lock: a read lock escalating to a write lock. While another
+    connection holds the write lock, SQLite refuses that at once with SQLITE_BUSY ("database is
+    locked") instead of calling the busy handler (waiting could deadlock: the other one may be
+    waiting for this read lock to go). Servers starting together on a new file race exactly
+    there, each switching it. The first one wins; the others, retrying, find WAL mode and have
+    nothing to write (on a file in WAL mode already, the pragma is only a read).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + busy_timeout_ms / 1000
+    delay = _WAL_RETRY_FIRST_S
+    while True:
+        try:
+            async with conn.execute("PRAGMA journal_mode = WAL"):
+                return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _WAL_RETRY_MAX_S)
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -101,9 +139,19 @@ def _sqlite_begin(conn: Connection) -> None:
 class Database:
     """The engine, its dialect, and transactions that speak the contract's errors."""
 
-    def __init__(self, url: str | URL, *, schema: str | None = None, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        schema: str | None = None,
+        echo: bool = False,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
+        """``busy_timeout_ms``: on SQLite, how long a statement waits for another process's
+        lock before failing with :class:`StoreUnavailable`."""
         self.url = normalize_url(url)
         self.schema = schema
+        self.busy_timeout_ms = busy_timeout_ms
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine(echo)
         self._closed = False
@@ -123,9 +171,15 @@ class Database:
                     "pool_timeout": 30,
                     "pool_reset_on_return": None,
                 }
-                options["async_creator"] = functools.partial(_sqlite_open, str(path))
+                options["async_creator"] = functools.partial(
+                    _sqlite_open, str(path), self.busy_timeout_ms
+                )
             engine = create_async_engine(self.url, echo=echo, **options)
-            event.listen(engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(
+                engine.sync_engine,
+                "connect",
+                functools.partial(_sqlite_connect, self.busy_timeout_ms),
+            )
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
             return engine
         connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
