@@ -154,6 +154,39 @@ async def test_s04_no_state_change_on_get(server: Server) -> None:
     assert len((await alice.get("/sessions")).json()["sessions"]) == 1
 
 
+async def test_s09_csrf_token_is_compared_in_constant_time(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The anti-forgery token is checked with ``hmac.compare_digest``, and its answer alone
+    decides: made to say no, the right token is refused."""
+    import hmac
+
+    from authwise.server import csrf
+
+    real = hmac.compare_digest
+    calls: list[tuple[bytes, bytes]] = []
+    verdict: list[bool | None] = [None]
+
+    def spy(a: Any, b: Any) -> bool:
+        calls.append((a, b))
+        result = real(a, b)
+        return result if verdict[0] is None else verdict[0]
+
+    monkeypatch.setattr(csrf.hmac, "compare_digest", spy)
+    alice, token = await _victim(server)
+    r = await alice.delete("/sessions/nosuch", headers={"X-CSRF-Token": "A" * 43})
+    assert r.status_code == 403
+    assert (b"A" * 43, token.encode()) in calls
+    calls.clear()
+    verdict[0] = False
+    r = await alice.delete("/sessions/nosuch", headers={"X-CSRF-Token": token})
+    assert r.status_code == 403
+    assert (token.encode(), token.encode()) in calls
+    verdict[0] = None
+    r = await alice.delete("/sessions/nosuch", headers={"X-CSRF-Token": token})
+    assert r.status_code == 404  # past the CSRF check
+
+
 async def test_bearer_requests_need_no_csrf_token(server: Server) -> None:
     tokens = await server.tokens(*ALICE)
     r = await server.client.delete(
@@ -610,6 +643,26 @@ async def test_s12_reprs_hold_no_password_hash_or_private_key(server: Server) ->
         assert "PRIVATE KEY" not in repr(key)
         assert key.private_pem.decode() not in repr(key)
         assert key.kid in repr(key)
+
+
+async def test_s13_token_responses_are_not_stored(server: Server) -> None:
+    """RFC 6749 section 5.1: every response carrying tokens, the password grant's and the
+    refresh grant's, has ``Cache-Control: no-store`` and ``Pragma: no-cache``."""
+    password = await server.client.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": ALICE[0], "password": ALICE[1]},
+    )
+    assert password.status_code == 200
+    refresh = await server.client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": password.json()["refresh_token"]},
+    )
+    assert refresh.status_code == 200
+    assert refresh.json()["refresh_token"] != password.json()["refresh_token"]
+    for r in (password, refresh):
+        assert r.json()["access_token"]
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["pragma"] == "no-cache"
 
 
 async def test_s13_referrer_policy_and_nosniff_everywhere(server: Server) -> None:
