@@ -733,3 +733,8 @@ async def test_unexpected_errors_are_generic_500s(server: Server) -> None:
     assert r.status_code == 500
     assert r.json() == {"error": "server_error", "error_description": "Internal error."}
     assert "secret internal detail" not in r.text
+    # Sent from outside the middleware stack, the 500 still carries the security headers.
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")

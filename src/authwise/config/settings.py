@@ -96,7 +96,8 @@ class ServerSettings:
     registration: bool = False
     """Allow anyone to create an account with ``POST /users``."""
     trust_proxy_headers: bool = False
-    """Take the client address from ``X-Forwarded-For`` (only behind a proxy you control)."""
+    """Take the client address from ``X-Forwarded-For`` (only behind a proxy you control): its
+    rightmost entry, the one the proxy appended; entries to its left are client-controlled."""
     max_body_bytes: int = 64 * 1024
     """Largest request body accepted; bigger ones get 413."""
 

@@ -41,7 +41,11 @@ from authwise.server import decoder
 from authwise.server.auth import Authenticator, SessionRotationMiddleware, rotated_cookie
 from authwise.server.context import ServerContext, derive_key
 from authwise.server.csrf import CsrfGuard
-from authwise.server.headers import SecurityHeadersMiddleware
+from authwise.server.headers import (
+    SecurityHeadersMiddleware,
+    add_security_headers,
+    security_headers,
+)
 from authwise.server.identity_cache import IdentityCache
 from authwise.server.metrics import Metrics, MetricsMiddleware
 from authwise.server.pages import Pages
@@ -72,6 +76,8 @@ async def build_service(settings: Settings) -> AuthService:
 
 def _error_handlers(ctx: ServerContext) -> dict[type[Exception] | int, object]:
     ctx_metrics = ctx.metrics
+    # The 500 answer is sent from outside the middleware stack: it adds these itself.
+    error_headers = security_headers(hsts=ctx.settings.server.public_url.startswith("https:"))
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)  # noqa: S101
@@ -116,6 +122,7 @@ def _error_handlers(ctx: ServerContext) -> dict[type[Exception] | int, object]:
         header = rotated_cookie(ctx, request.scope, response.raw_headers)
         if header is not None:
             response.raw_headers.append(header)
+        add_security_headers(response.raw_headers, error_headers)
         return response
 
     return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PAGE_CSP", "SecurityHeadersMiddleware"]
+__all__ = ["PAGE_CSP", "SecurityHeadersMiddleware", "add_security_headers", "security_headers"]
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = (
@@ -18,19 +18,32 @@ PAGE_CSP = (
 )
 
 
+def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (HSTS only when the server is reached over https)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"content-security-policy", API_CSP.encode()),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=63072000"))
+    return headers
+
+
+def add_security_headers(
+    raw: list[tuple[bytes, bytes]], headers: list[tuple[bytes, bytes]]
+) -> None:
+    """Add to ``raw`` each of ``headers`` it does not name already."""
+    present = {name.lower() for name, _ in raw}
+    raw.extend(h for h in headers if h[0] not in present)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-            (b"content-security-policy", API_CSP.encode()),
-        ]
-        if hsts:
-            headers.append((b"strict-transport-security", b"max-age=63072000"))
-        self._headers = headers
+        self._headers = security_headers(hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,8 +53,7 @@ class SecurityHeadersMiddleware:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 raw = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in raw}
-                raw.extend(h for h in self._headers if h[0] not in present)
+                add_security_headers(raw, self._headers)
                 message["headers"] = raw
             await send(message)
 
