@@ -123,6 +123,17 @@ def test_size_cap_comes_before_anything_else(es256: PrivateKey) -> None:
         split_compact("x" * 8193)
 
 
+def test_the_parser_and_the_verifier_take_text_only(es256: PrivateKey) -> None:
+    token = sign_as(es256)
+    with pytest.raises(MalformedToken, match="must be a string"):
+        split_compact(token.encode())  # type: ignore[arg-type]
+    with pytest.raises(MalformedToken, match="must be a string"):
+        CompactVerifier(KeySet([es256.public])).verify(token.encode())  # type: ignore[arg-type]
+    # Non-ASCII never reaches a decoder: it fails the alphabet scan like any stray character.
+    with pytest.raises(MalformedToken, match="three non-empty"):
+        CompactVerifier(KeySet([es256.public])).verify(token[:-1] + "\u00e9")
+
+
 @pytest.mark.parametrize(
     "header",
     [
