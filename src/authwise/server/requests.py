@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from authwise.server.responses import ApiError
 
@@ -32,11 +32,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise ApiError(413)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The body broke off: the client went away, or its framing was bad and the HTTP
+        # server has answered 400 and closed. A client's doing, not an internal error.
+        raise ApiError(400, message="The request body ended early.") from None
     return b"".join(chunks)
 
 
