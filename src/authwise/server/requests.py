@@ -51,7 +51,11 @@ def _media_type(request: Request) -> str:
 
 def _form(body: bytes) -> dict[str, str]:
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        # errors="strict": percent-escapes that are not UTF-8 are refused like raw bytes,
+        # not replaced with U+FFFD (which would make all such passwords one password).
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, errors="strict"
+        )
     except UnicodeDecodeError:
         raise ApiError(400, message="The form is not valid UTF-8.") from None
     fields: dict[str, str] = {}
