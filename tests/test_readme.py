@@ -1,0 +1,25 @@
+"""The README's configuration example is a real configuration: it loads, and means what the
+README says it means."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from authwise.config.loading import load_settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    [block] = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    config = tmp_path / "authwise.toml"
+    config.write_text(block)
+    settings = load_settings(config_file=config, environ={})
+    assert settings.server.public_url == "https://auth.example.com"
+    assert settings.server.registration is False
+    assert settings.tokens.audiences == ("https://api.example.com",)
+    assert (settings.tokens.access_ttl, settings.tokens.algorithm) == (300, "ES256")
+    assert (settings.sessions.idle_timeout, settings.sessions.absolute_timeout) == (1800, 28800)
+    assert settings.storage.redis_url == "redis://cache:6379/0"
+    assert settings.cors.allow_origins == ("https://app.example.com",)
