@@ -10,7 +10,7 @@ error.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ __all__ = [
     "run_async",
     "settings_from",
     "when",
+    "with_service",
 ]
 
 console = Console()
@@ -124,6 +125,16 @@ async def open_service(settings: Settings) -> AsyncIterator[AuthService]:
         yield service
     finally:
         await service.close(close_stores=True)
+
+
+def with_service(settings: Settings, action: Callable[[AuthService], Awaitable[T]]) -> T:
+    """Run ``action`` on a started service over the deployment's stores, as one command."""
+
+    async def run() -> T:
+        async with open_service(settings) as service:
+            return await action(service)
+
+    return run_async(run())
 
 
 def when(ts: int) -> str:

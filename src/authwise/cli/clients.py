@@ -16,11 +16,11 @@ from authwise.cli._runtime import (
     RedisOpt,
     console,
     errors,
-    open_service,
-    run_async,
     settings_from,
     when,
+    with_service,
 )
+from authwise.service import AuthService
 
 __all__ = ["clients_app"]
 
@@ -42,14 +42,13 @@ def clients_create(
     """Create a client for /oauth/introspect and /revocations; prints its secret once."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            client, secret = await service.create_client(name)
-            console.print(f"client_id:     [bold]{client.client_id}[/]")
-            console.print(f"client_secret: [bold]{secret}[/]")
-            errors.print("[yellow]The secret is shown only now; only its digest is stored.[/]")
+    async def run(service: AuthService) -> None:
+        client, secret = await service.create_client(name)
+        console.print(f"client_id:     [bold]{client.client_id}[/]")
+        console.print(f"client_secret: [bold]{secret}[/]")
+        errors.print("[yellow]The secret is shown only now; only its digest is stored.[/]")
 
-    run_async(run())
+    with_service(settings, run)
 
 
 @clients_app.command("list")
@@ -62,11 +61,10 @@ def clients_list(
     """List clients (never their secrets)."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            table = Table("client_id", "name", "created")
-            for c in await service.list_clients():
-                table.add_row(c.client_id, c.name, when(c.created_at))
-            console.print(table)
+    async def run(service: AuthService) -> None:
+        table = Table("client_id", "name", "created")
+        for c in await service.list_clients():
+            table.add_row(c.client_id, c.name, when(c.created_at))
+        console.print(table)
 
-    run_async(run())
+    with_service(settings, run)

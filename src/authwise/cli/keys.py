@@ -17,10 +17,9 @@ from authwise.cli._runtime import (
     RedisOpt,
     console,
     fail,
-    open_service,
-    run_async,
     settings_from,
     when,
+    with_service,
 )
 from authwise.core.keys import PrivateKey
 from authwise.errors import AuthwiseError
@@ -49,11 +48,10 @@ def keys_list(
     """List the signing keys and their states (next, active, retiring, retired)."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            _print_ring(service)
+    async def run(service: AuthService) -> None:
+        _print_ring(service)
 
-    run_async(run())
+    with_service(settings, run)
 
 
 @keys_app.command("rotate")
@@ -67,12 +65,11 @@ def keys_rotate(
     have expired."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            await service.rotate_keys(force=True)
-            _print_ring(service)
+    async def run(service: AuthService) -> None:
+        await service.rotate_keys(force=True)
+        _print_ring(service)
 
-    run_async(run())
+    with_service(settings, run)
 
 
 @keys_app.command("import")
@@ -108,9 +105,8 @@ def keys_import(
     except AuthwiseError as exc:
         fail(str(exc.detail or exc.message), 2)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            await service.import_key(key, activate=activate)
-            _print_ring(service)
+    async def run(service: AuthService) -> None:
+        await service.import_key(key, activate=activate)
+        _print_ring(service)
 
-    run_async(run())
+    with_service(settings, run)

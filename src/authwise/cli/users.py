@@ -17,10 +17,9 @@ from authwise.cli._runtime import (
     RedisOpt,
     console,
     fail,
-    open_service,
-    run_async,
     settings_from,
     when,
+    with_service,
 )
 from authwise.errors import Conflict
 from authwise.service import AuthService
@@ -70,16 +69,15 @@ def users_create(
     settings = settings_from(config, data_dir, database_url, redis_url)
     password = _read_password(password_stdin)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            try:
-                user = await service.register(username, password, roles=role or (), tenant=tenant)
-            except Conflict:
-                fail(f"the username {username!r} is taken")
-            roles = " ".join(user.roles) or "-"
-            console.print(f"created [bold]{user.username}[/] (id {user.id}) roles: {roles}")
+    async def run(service: AuthService) -> None:
+        try:
+            user = await service.register(username, password, roles=role or (), tenant=tenant)
+        except Conflict:
+            fail(f"the username {username!r} is taken")
+        roles = " ".join(user.roles) or "-"
+        console.print(f"created [bold]{user.username}[/] (id {user.id}) roles: {roles}")
 
-    run_async(run())
+    with_service(settings, run)
 
 
 @users_app.command("list")
@@ -92,27 +90,26 @@ def users_list(
     """List user accounts."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            table = Table("username", "id", "roles", "tenant", "status", "created")
-            after = None
-            while True:
-                page = await service.list_users(after=after, limit=500)
-                for u in page:
-                    table.add_row(
-                        u.username,
-                        u.id,
-                        " ".join(u.roles),
-                        u.tenant or "",
-                        "disabled" if u.disabled else "active",
-                        when(u.created_at),
-                    )
-                if len(page) < 500:
-                    break
-                after = page[-1].username
-            console.print(table)
+    async def run(service: AuthService) -> None:
+        table = Table("username", "id", "roles", "tenant", "status", "created")
+        after = None
+        while True:
+            page = await service.list_users(after=after, limit=500)
+            for u in page:
+                table.add_row(
+                    u.username,
+                    u.id,
+                    " ".join(u.roles),
+                    u.tenant or "",
+                    "disabled" if u.disabled else "active",
+                    when(u.created_at),
+                )
+            if len(page) < 500:
+                break
+            after = page[-1].username
+        console.print(table)
 
-    run_async(run())
+    with_service(settings, run)
 
 
 @users_app.command("set-roles")
@@ -131,12 +128,11 @@ def users_set_roles(
     stop verifying and the next refresh carries the new roles."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            user = await service.set_roles(await _user_id(service, username), roles or ())
-            console.print(f"[bold]{user.username}[/] roles: {' '.join(user.roles) or '-'}")
+    async def run(service: AuthService) -> None:
+        user = await service.set_roles(await _user_id(service, username), roles or ())
+        console.print(f"[bold]{user.username}[/] roles: {' '.join(user.roles) or '-'}")
 
-    run_async(run())
+    with_service(settings, run)
 
 
 @users_app.command("disable")
@@ -150,11 +146,10 @@ def users_disable(
     """Disable a user: every session and refresh family ends and sign-ins fail."""
     settings = settings_from(config, data_dir, database_url, redis_url)
 
-    async def run() -> None:
-        async with open_service(settings) as service:
-            ended = await service.disable_user(await _user_id(service, username))
-            console.print(
-                f"disabled [bold]{username}[/]: {len(ended.sessions)} session(s) and {len(ended.families)} refresh famil(ies) ended"
-            )
+    async def run(service: AuthService) -> None:
+        ended = await service.disable_user(await _user_id(service, username))
+        console.print(
+            f"disabled [bold]{username}[/]: {len(ended.sessions)} session(s) and {len(ended.families)} refresh famil(ies) ended"
+        )
 
-    run_async(run())
+    with_service(settings, run)
