@@ -155,3 +155,12 @@ def test_kek_from_environment(tmp_path: Path) -> None:
     assert not (tmp_path / "key-encryption-key").exists()
     with pytest.raises(ValueError, match="32 bytes"):
         load_key_encryption_key(StorageSettings(key_encryption_key=Secret("AAAA")))
+
+
+def test_kek_is_decoded_strictly(tmp_path: Path) -> None:
+    # A lenient decoder would drop the stray characters and yield 32 other bytes.
+    for mangled in ("A" * 21 + "!*" + "A" * 22, "A" * 21 + " " + "A" * 22, "A" * 42 + "B"):
+        with pytest.raises(ValueError, match="not base64url"):
+            load_key_encryption_key(StorageSettings(key_encryption_key=Secret(mangled)))
+    padded = StorageSettings(key_encryption_key=Secret(("A" * 43) + "="))
+    assert load_key_encryption_key(padded) == bytes(32)

@@ -7,8 +7,6 @@ value is never logged.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 import secrets
@@ -16,6 +14,8 @@ import stat
 from pathlib import Path
 
 from authwise.config.settings import StorageSettings
+from authwise.core._b64 import b64url_decode, b64url_encode
+from authwise.errors import MalformedToken
 
 __all__ = ["KEK_BYTES", "KEK_FILENAME", "load_key_encryption_key"]
 
@@ -25,10 +25,11 @@ log = logging.getLogger("authwise.config")
 
 
 def _decode(text: str, where: str) -> bytes:
-    text = text.strip()
+    # Strict, unlike the stdlib's decoder, which drops stray characters and so could turn a
+    # mangled key into 32 other bytes; trailing padding is tolerated.
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        raw = b64url_decode(text.strip().rstrip("="))
+    except MalformedToken:
         raise ValueError(f"{where}: not base64url") from None
     if len(raw) != KEK_BYTES:
         raise ValueError(f"{where}: must decode to {KEK_BYTES} bytes")
@@ -47,7 +48,7 @@ def load_key_encryption_key(storage: StorageSettings) -> bytes:
         return _decode(path.read_text(), str(path))
     storage.data_dir.mkdir(parents=True, exist_ok=True)
     raw = secrets.token_bytes(KEK_BYTES)
-    _write_private(path, base64.urlsafe_b64encode(raw).rstrip(b"=") + b"\n")
+    _write_private(path, b64url_encode(raw).encode() + b"\n")
     log.warning(
         "created a new key-encryption key in %s (mode 0600); back it up: without it the "
         "signing keys in the database cannot be read",
