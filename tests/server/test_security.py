@@ -738,3 +738,48 @@ async def test_unexpected_errors_are_generic_500s(server: Server) -> None:
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+# What browsers really send on a same-origin POST from our pages (``Referrer-Policy:
+# no-referrer`` makes the Origin ``null``), against what only a forgery sends.
+BROWSER_LOGINS = [
+    ({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, 200),
+    ({"Sec-Fetch-Site": "same-origin", "Origin": BASE}, 200),
+    ({"Sec-Fetch-Site": "same-origin"}, 200),
+    ({"Origin": "null"}, 403),
+    ({"Sec-Fetch-Site": "cross-site", "Origin": "null"}, 403),
+    ({"Sec-Fetch-Site": "same-site", "Origin": "null"}, 403),
+    ({"Sec-Fetch-Site": "same-origin", "Origin": "https://evil.example"}, 403),
+]
+
+
+@pytest.mark.parametrize(("headers", "status"), BROWSER_LOGINS)
+async def test_s04_login_believes_sec_fetch_site(
+    server: Server, headers: dict[str, str], status: int
+) -> None:
+    r = await server.client.post(
+        "/session", json={"username": ALICE[0], "password": ALICE[1]}, headers=headers
+    )
+    assert r.status_code == status, r.text
+    assert ("set-cookie" in r.headers) is (status == 200)
+
+
+async def test_s04_same_origin_logout_with_a_null_origin_is_accepted(server: Server) -> None:
+    alice, token = await _victim(server)
+    r = await alice.delete(
+        "/session",
+        headers={"X-CSRF-Token": token, "Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert r.status_code == 204
+
+
+def test_loopback_public_urls_accept_every_loopback_name() -> None:
+    local = ServerSettings(port=8123)
+    assert local.origins == {
+        "http://localhost:8123",
+        "http://127.0.0.1:8123",
+        "http://[::1]:8123",
+    }
+    assert ServerSettings(public_url="https://auth.example.com").origins == {
+        "https://auth.example.com"
+    }

@@ -98,9 +98,12 @@ def serve(
     settings = settings_from(None, None, None, None)
     _prepare(settings)
     s = settings.server
+    # The public URL is the one that works in a browser (sign-in accepts only the server's own
+    # origins); the bind address is what the socket listens on.
     console.print(
-        f"[bold]authwise[/] on [cyan]http://{s.host}:{s.port}[/] ({s.server}, {s.workers} worker(s)); "
-        f"issuer {settings.issuer}; database {redact(settings.storage.database)}",
+        f"[bold]authwise[/] at [cyan]{s.public_url}[/] (listening on {s.host}:{s.port}, "
+        f"{s.server}, {s.workers} worker(s)); issuer {settings.issuer}; "
+        f"database {redact(settings.storage.database)}",
         soft_wrap=True,
     )
     if s.server == "granian":

@@ -113,6 +113,18 @@ class ServerSettings:
         if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
             raise ValueError("server.max_body_bytes must be between 1 KiB and 16 MiB")
 
+    @property
+    def origins(self) -> frozenset[str]:
+        """The origins browsers may reach this server at: ``public_url``, and when that is a
+        loopback URL, every loopback name for the same port (``localhost``, ``127.0.0.1``,
+        ``[::1]``), so the address a developer copies from the terminal works too."""
+        if not is_local_http(self.public_url):
+            return frozenset({self.public_url})
+        port = urlsplit(self.public_url).port or 80
+        suffix = "" if port == 80 else f":{port}"
+        names = ("localhost", "127.0.0.1", "[::1]")
+        return frozenset({self.public_url, *(f"http://{name}{suffix}" for name in names)})
+
 
 @dataclass(frozen=True, kw_only=True)
 class CookieSettings:

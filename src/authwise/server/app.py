@@ -157,7 +157,7 @@ def _context(
     return ServerContext(
         settings=settings,
         service=service,
-        csrf=CsrfGuard(derive_key(secret, "csrf"), settings.server.public_url),
+        csrf=CsrfGuard(derive_key(secret, "csrf"), settings.server.origins),
         throttle=Throttle(settings.rate_limits, settings.storage.redis_url),
         metrics=metrics,
         pages=Pages(),

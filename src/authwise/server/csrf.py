@@ -2,9 +2,13 @@
 
 Two independent checks, both required for an unsafe method carrying the session cookie:
 
-1. the request comes from our own origin: ``Sec-Fetch-Site`` (when sent) is ``same-origin``
-   or ``none``, and ``Origin`` (when sent) is exactly the server's public origin; ``Origin:
-   null`` is refused. Clients that send neither (curl, servers) go on to the second check.
+1. the request comes from our own origin. A browser that sends ``Sec-Fetch-Site`` (every
+   current one) is believed: it must say ``same-origin`` (or ``none``), and its ``Origin``
+   must be one of ours or ``null``. ``null`` is what a browser sends for a same-origin form
+   or ``fetch`` POST from a page whose referrer policy is ``no-referrer``, as ours is; a page
+   cannot forge either header. Without ``Sec-Fetch-Site``, ``Origin`` (when sent) must be
+   exactly one of ours and ``null`` is refused (it also comes from sandboxed frames and
+   ``data:`` URLs). Clients that send neither (curl, servers) go on to the second check.
 2. an anti-forgery token in ``X-CSRF-Token`` matches the one bound to the session: an HMAC of
    the session's public handle under a server key, so nothing extra is stored and a token is
    useless for any other session. ``GET /session`` hands it out.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 from starlette.requests import Request
 
@@ -28,13 +33,14 @@ _DOMAIN = b"authwise/csrf/v1\x00"
 
 
 class CsrfGuard:
-    """Issues and checks anti-forgery tokens; ``origin`` is the server's public origin."""
+    """Issues and checks anti-forgery tokens; ``origins`` are the server's own origins
+    (``ServerSettings.origins``)."""
 
-    def __init__(self, key: bytes, origin: str) -> None:
+    def __init__(self, key: bytes, origins: Iterable[str]) -> None:
         if len(key) < 32:
             raise ValueError("the CSRF key must have at least 256 bits")
         self._key = hmac.new(key, _DOMAIN, hashlib.sha256).digest()
-        self.origin = origin
+        self.origins = frozenset(o.lower() for o in origins)
 
     def token(self, session_handle: str) -> str:
         mac = hmac.new(self._key, session_handle.encode(), hashlib.sha256).digest()
@@ -44,10 +50,12 @@ class CsrfGuard:
         """The origin half of the check (also used for login and registration)."""
         headers = request.headers
         site = headers.get("sec-fetch-site")
-        if site is not None and site not in ("same-origin", "none"):
-            return False
         origin = headers.get("origin")
-        return origin is None or origin.lower() == self.origin
+        if site is not None:
+            if site not in ("same-origin", "none"):
+                return False
+            return origin is None or origin == "null" or origin.lower() in self.origins
+        return origin is None or origin.lower() in self.origins
 
     def check(self, request: Request, session_handle: str) -> bool:
         """Both halves, for an unsafe cookie-authenticated request."""

@@ -1,0 +1,122 @@
+"""The pages in a real browser, against ``authwise serve --dev`` started as the README starts it.
+
+Chromium decides every header (no test sets one by hand): this is where the sign-in form once
+answered "Cross-origin sign-in refused." to every browser, because a page under
+``Referrer-Policy: no-referrer`` makes the browser send ``Origin: null`` on its own POSTs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser import chromium
+
+from .live import AUTHWISE, LiveServer, live_server
+
+pytestmark = pytest.mark.browser
+
+ALICE = ("alice", "correct horse battery staple")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data = tmp_path_factory.mktemp("pages") / "data"
+    with live_server(data, "--dev") as live:
+        created = subprocess.run(
+            [str(AUTHWISE), "users", "create", ALICE[0], "--password-stdin"],
+            input=ALICE[1] + "\n",
+            env=dict(live.env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert created.returncode == 0, created.stderr
+        yield live
+
+
+def printed_url(live: LiveServer) -> str:
+    """The URL ``authwise serve`` told the user to open."""
+    match = re.search(r"authwise at (http://\S+?) ", live.log.read_text())
+    assert match is not None, live.log.read_text()
+    return match.group(1)
+
+
+def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_the_printed_url_is_the_public_url(served: LiveServer) -> None:
+    port = served.url.rsplit(":", 1)[1]
+    assert printed_url(served) == f"http://localhost:{port}"
+
+
+@pytest.mark.parametrize("host", ["printed", "127.0.0.1"])
+def test_sign_in_and_out_in_a_real_browser(browser: Browser, served: LiveServer, host: str) -> None:
+    base = printed_url(served) if host == "printed" else served.url
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        sign_in(page, base, *ALICE)
+        expect(page).to_have_url(f"{base}/account")
+        expect(page.get_by_role("heading", level=1)).to_have_text(ALICE[0])
+        page.get_by_role("button", name="Sign out", exact=True).click()
+        expect(page).to_have_url(f"{base}/login")
+        # Signed out for real: the account page sends the browser back to sign in.
+        page.goto(f"{base}/account")
+        expect(page).to_have_url(f"{base}/login")
+    finally:
+        context.close()
+
+
+def test_a_wrong_password_is_told_on_the_page(browser: Browser, served: LiveServer) -> None:
+    base = printed_url(served)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        sign_in(page, base, ALICE[0], "not the password at all")
+        expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+        assert "Cross-origin" not in page.content()
+    finally:
+        context.close()
+
+
+def test_a_form_on_another_site_cannot_sign_in(
+    browser: Browser, served: LiveServer, tmp_path: Path
+) -> None:
+    """The other half: a page on another origin that posts the same form is refused, by what
+    the browser itself sends (``Sec-Fetch-Site: cross-site``)."""
+    base = printed_url(served)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        attacker = (
+            f'<form method="post" action="{base}/session">'
+            f'<input name="username" value="{ALICE[0]}"><input name="password" value="{ALICE[1]}">'
+            '<button type="submit">go</button></form>'
+        )
+        page.route(
+            "http://attacker.test/",
+            lambda route: route.fulfill(body=attacker, content_type="text/html"),
+        )
+        page.goto("http://attacker.test/")
+        page.get_by_role("button", name="go").click()
+        page.wait_for_load_state()
+        assert "Cross-origin sign-in refused." in page.content()
+        assert not [c for c in context.cookies() if c["name"] == "authwise_session"]
+    finally:
+        context.close()
