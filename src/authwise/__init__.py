@@ -9,6 +9,7 @@ from authwise.core.jwks import KeySet
 from authwise.core.jws import Unverified, decode_unverified
 from authwise.core.keyring import KeyRing, KeyState, RotationPolicy, rotate
 from authwise.core.keys import PrivateKey, PublicKey, jwk_thumbprint
+from authwise.core.secevent import SecurityEvent, decode_security_event, encode_security_event
 from authwise.core.tokens import (
     AccessToken,
     AccessTokenIssuer,
@@ -56,13 +57,16 @@ __all__ = [
     "RevocationCheck",
     "RevokedToken",
     "RotationPolicy",
+    "SecurityEvent",
     "TokenError",
     "UnknownKey",
     "UnsupportedToken",
     "Unverified",
     "VerifiedTokenCache",
     "__version__",
+    "decode_security_event",
     "decode_unverified",
+    "encode_security_event",
     "jwk_thumbprint",
     "rotate",
 ]
