@@ -3,9 +3,11 @@ refusals. The decoder's refusals of hostile SETs are in test_secevent_attacks.py
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from authwise.core import secevent
 
 from .helpers import AUDIENCE, ISSUER, NOW
 
+REPO_ROOT = Path(__file__).absolute().parents[2]
 NOT_BEFORE = NOW - 5
 CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
 RISC = "https://schemas.openid.net/secevent/risc/event-type/"
@@ -357,3 +360,23 @@ def test_errors_carry_machine_codes(es256: PrivateKey) -> None:
         decode_security_event(token, keys=KeySet([es256.public]), issuer="https://x", audience=None)
     assert caught.value.code == "invalid_claim"
     assert caught.value.claim == "iss"  # type: ignore[attr-defined]
+
+
+def test_the_example_in_docs_is_what_the_encoder_writes(es256: PrivateKey) -> None:
+    text = (REPO_ROOT / "docs" / "events.md").read_text()
+    example = re.search(r"<!-- example-set -->\s*```json\n(.*?)```", text, re.DOTALL)
+    assert example is not None, "docs/events.md lost its example SET"
+    documented = json.loads(example.group(1))
+    event = Event(
+        kind="claims_changed",
+        id="evt-0c9b2e7d",
+        at=1_764_820_800,
+        user_id="u-42",
+        not_before=1_764_820_800,
+        data={"roles": ["auditor"], "tenant": "acme"},
+    )
+    token = encode_security_event(
+        event, issuer="https://auth.example.com", audience="https://api.example.com", key=es256
+    )
+    assert documented["payload"] == decode_unverified(token).payload
+    assert documented["header"] == {**decode_unverified(token).header, "kid": "<the key's kid>"}
