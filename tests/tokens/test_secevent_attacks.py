@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, hmac, serialization
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authwise import (
     BadSignature,
@@ -16,6 +18,7 @@ from authwise import (
     MalformedToken,
     PrivateKey,
     SecurityEvent,
+    TokenError,
     UnknownKey,
     UnsupportedToken,
     decode_security_event,
@@ -409,3 +412,76 @@ def test_hmac_keyed_with_our_rsa_public_key_der_is_refused(rs256: PrivateKey) ->
     mac.update(f"{h}.{p}".encode())
     with pytest.raises(UnsupportedToken):
         decode(f"{h}.{p}.{b64(mac.finalize())}", rs256)
+
+
+# Properties (hypothesis): whatever a trusted key signs, the decoder answers with a
+# SecurityEvent or a TokenError, never another exception.
+PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY_KEY = PrivateKey.generate("ES256")
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+ids = st.one_of(st.just({"format": "opaque", "id": "x"}), json_values)
+subjects = st.fixed_dictionaries(
+    {"format": st.sampled_from(["complex", "opaque", "jwt_id", "email"])},
+    optional={"user": ids, "session": ids, "id": json_values, "iss": json_values, "jti": ids},
+)
+members = st.dictionaries(
+    st.sampled_from(
+        ["event_timestamp", "claims", "credential_type", "change_type", "reason_admin", "subject"]
+    ),
+    st.one_of(st.integers(min_value=1, max_value=2**40), json_values),
+    max_size=6,
+)
+
+
+def decoded_or_refused(payload: dict[str, Any]) -> None:
+    token = sign(PROPERTY_KEY, payload)
+    try:
+        result = decode(token, PROPERTY_KEY)
+    except TokenError:
+        return
+    assert isinstance(result, SecurityEvent)
+    assert result.kind in {
+        "session_revoked",
+        "sessions_revoked",
+        "token_revoked",
+        "claims_changed",
+        "credential_changed",
+        "account_disabled",
+        "account_enabled",
+        "key_retired",
+    }
+
+
+@PROPERTY
+@given(
+    name=st.sampled_from(["iss", "jti", "iat", "aud", "txn", "sub_id", "events", "sub", "exp"]),
+    value=json_values,
+)
+def test_any_envelope_value_is_decoded_or_refused(name: str, value: Any) -> None:
+    payload = set_claims()
+    payload[name] = value
+    decoded_or_refused(payload)
+
+
+@PROPERTY
+@given(
+    event_type=st.sampled_from(
+        [SESSION_REVOKED, CLAIMS_CHANGE, CREDENTIAL_CHANGE, TOKEN_REVOKED, KEY_RETIRED]
+        + [
+            f"https://schemas.openid.net/secevent/risc/event-type/account-{s}"
+            for s in ("disabled", "enabled")
+        ]
+    ),
+    sub_id=st.one_of(subjects, json_values),
+    event=members,
+)
+def test_any_subject_and_event_members_are_decoded_or_refused(
+    event_type: str, sub_id: Any, event: dict[str, Any]
+) -> None:
+    decoded_or_refused(set_claims(sub_id=sub_id, events={event_type: event}))
