@@ -4,18 +4,13 @@ One event of the change log becomes one signed SET, and a SET becomes one
 :class:`SecurityEvent` again, strictly. The event types are CAEP 1.0 and RISC 1.0 where one
 fits (docs/events.md has the mapping and the sections it follows):
 
-=================  ====================================  =================================
-kind               event type                            ``sub_id``
-=================  ====================================  =================================
-session_revoked    CAEP session-revoked                  complex: session (+ user)
-sessions_revoked   CAEP session-revoked                  complex: user
-token_revoked      OAuth Event Types token-revoked       jwt_id: iss + jti
-claims_changed     CAEP token-claims-change              complex: user
-credential_changed CAEP credential-change                complex: user
-account_disabled   RISC account-disabled                 complex: user
-account_enabled    RISC account-enabled                  complex: user
-key_retired        project-specific (:data:`KEY_RETIRED`) opaque: the key's kid
-=================  ====================================  =================================
+- session_revoked: CAEP session-revoked, ``sub_id`` complex: session (+ user)
+- sessions_revoked: CAEP session-revoked, complex: user
+- token_revoked: OAuth Event Types token-revoked, jwt_id: the token's iss + jti
+- claims_changed: CAEP token-claims-change, complex: user
+- credential_changed: CAEP credential-change, complex: user
+- account_disabled / account_enabled: RISC account-disabled / account-enabled, complex: user
+- key_retired: project-specific (:data:`KEY_RETIRED`), opaque: the key's kid
 
 Every event carries ``event_timestamp``: the user-wide not-before for the kinds that move it
 (a verifier refuses that user's tokens with ``iat`` below it), otherwise the commit time.
@@ -243,26 +238,10 @@ def decode_security_event(
     _, payload = verifier.verify(token)
     claims = loads_object(payload)
     _check_envelope(claims, issuer, audience)
-    events = claims["events"]
-    if type(events) is not dict or len(events) != 1:
-        raise InvalidClaim("events", "events must hold exactly one event")
-    ((event_type, members),) = events.items()
-    reader = _READERS.get(event_type)
-    if reader is None:
-        raise UnsupportedToken("unknown event type")
-    if type(members) is not dict:
-        raise InvalidClaim("events", "an event must be a JSON object")
-    sub_id = claims["sub_id"]
-    if type(sub_id) is not dict:
-        raise InvalidClaim("sub_id", "sub_id must be a JSON object")
-    if "subject" in members and members["subject"] != sub_id:
-        raise InvalidClaim("sub_id", "the event's subject contradicts sub_id")
-    timestamp = members.get("event_timestamp")
-    if not _is_date(timestamp):
-        raise InvalidClaim("event_timestamp", "event_timestamp must be a positive integer")
-    fields = reader(sub_id, members)
+    event_type, members = _one_event(claims)
+    fields = _READERS[event_type](claims["sub_id"], members)
     if fields["kind"] in _NOT_BEFORE_KINDS:
-        fields["not_before"] = timestamp
+        fields["not_before"] = members["event_timestamp"]
     return SecurityEvent(
         event_type=event_type,
         id=claims["jti"],
@@ -271,6 +250,26 @@ def decode_security_event(
         claims=_frozen(claims),
         **fields,
     )
+
+
+def _one_event(claims: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The type and members of the one known event, checked against ``sub_id``."""
+    events = claims["events"]
+    if type(events) is not dict or len(events) != 1:
+        raise InvalidClaim("events", "events must hold exactly one event")
+    ((event_type, members),) = events.items()
+    if event_type not in _READERS:
+        raise UnsupportedToken("unknown event type")
+    if type(members) is not dict:
+        raise InvalidClaim("events", "an event must be a JSON object")
+    sub_id = claims["sub_id"]
+    if type(sub_id) is not dict:
+        raise InvalidClaim("sub_id", "sub_id must be a JSON object")
+    if "subject" in members and members["subject"] != sub_id:
+        raise InvalidClaim("sub_id", "the event's subject contradicts sub_id")
+    if not _is_date(members.get("event_timestamp")):
+        raise InvalidClaim("event_timestamp", "event_timestamp must be a positive integer")
+    return event_type, members
 
 
 def _check_envelope(claims: dict[str, Any], issuer: str, audience: str | None) -> None:
