@@ -3,10 +3,8 @@
 - ``sqlite``: a fresh database file per test, copied from one migrated template.
 - ``postgresql``: one schema per test session (``aw_test_<random>``), migrated once, every
   table truncated before each test, dropped at the end.
-- ``redis``: the scale-out bundle (PostgreSQL as above, Redis for sessions, revocations and
-  events) with a key prefix unique to the test, whose keys are deleted afterwards.
-- ``redis-cluster``: the same on a throwaway three-master Redis Cluster started for the test
-  session (every script must keep to one slot, or the Cluster refuses it).
+
+Redis holds no store of the bundle (its event stream is tested on its own, test_redis.py).
 
 The servers come from ``AUTHWISE_TEST_POSTGRES_URL`` / ``AUTHWISE_TEST_REDIS_URL`` (the local
 ones by default, as in ``tests/conftest.py``); a server that is missing fails the test.
@@ -26,10 +24,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 
-from authwise.storage.redis import open_redis_stores
 from authwise.storage.sql import open_sql_stores, upgrade
 from authwise.storage.sql.schema import metadata
 
@@ -187,38 +182,9 @@ def make_backends(backend_type: Any) -> dict[str, Callable[[], AbstractAsyncCont
         finally:
             await stores.aclose()
 
-    def redis_factory(name: str, cluster: bool) -> Callable[[], AbstractAsyncContextManager[Any]]:
-        @asynccontextmanager
-        async def redis_backend() -> AsyncIterator[Any]:
-            url = redis_cluster_url() if cluster else REDIS_URL
-            schema = await pg_schema()
-            await pg_truncate(schema)
-            prefix = f"awt{secrets.token_hex(6)}"
-            stores = await open_redis_stores(
-                url,
-                await open_sql_stores(POSTGRES_URL, schema=schema),
-                prefix=prefix,
-                cluster=cluster,
-            )
-            client: Any = RedisCluster.from_url(url) if cluster else aioredis.Redis.from_url(url)
-
-            async def dump() -> bytes:
-                return await dump_pg(schema) + b"\n" + await dump_redis(client, prefix)
-
-            try:
-                yield backend_type(name, stores, dump)
-            finally:
-                await stores.aclose()
-                await redis_cleanup(client, prefix)
-                await client.aclose()
-
-        return redis_backend
-
     return {
         "sqlite": sqlite_backend,
         "postgresql": postgresql_backend,
-        "redis": redis_factory("redis", cluster=False),
-        "redis-cluster": redis_factory("redis-cluster", cluster=True),
     }
 
 

@@ -20,7 +20,7 @@ import pytest
 from authwise.storage.base import (
     AuditStore,
     ClientStore,
-    EventBus,
+    EventLog,
     KeyStore,
     RefreshStore,
     RevocationStore,
@@ -119,8 +119,8 @@ def clients(stores: Stores) -> ClientStore:
 
 
 @pytest.fixture
-def events(stores: Stores) -> EventBus:
-    return stores.events
+def log(stores: Stores) -> EventLog:
+    return stores.log
 
 
 async def eventually(predicate: Callable[[], bool], *, limit: float = 5.0) -> None:

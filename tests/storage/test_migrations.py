@@ -64,8 +64,8 @@ async def inspect_db(url: str, schema: str | None) -> dict[str, Any]:
         await db.aclose()
 
 
-def test_the_head_is_the_audit_index_revision() -> None:
-    assert head_revision() == "0002"
+def test_the_head_is_the_event_log_revision() -> None:
+    assert head_revision() == "0004"
 
 
 async def test_fresh_install_is_exactly_the_schema(empty: tuple[str, str | None]) -> None:
@@ -95,8 +95,17 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
     assert await current_revision(url, schema=schema) == "0001"
     before = await inspect_db(url, schema)
     assert "ix_audit_events_user_id_id" not in before["audit_indexes"]
-    # The diff at 0001 is exactly what 0002 adds.
-    assert [d[0] for d in before["diff"]] == ["add_index"]
+    # The diff at 0001 is exactly what the later revisions add: the audit index (0002), the
+    # event log and its counter (0004).
+    added = sorted(
+        (d[0], d[1].name if d[0] == "add_table" else d[1].table.name) for d in before["diff"]
+    )
+    assert added == [
+        ("add_index", "audit_events"),
+        ("add_index", "events"),
+        ("add_table", "event_counter"),
+        ("add_table", "events"),
+    ]
 
     stores = await open_sql_stores(url, schema=schema)
     try:

@@ -16,34 +16,40 @@ Rules every backend follows (the contract suite in ``tests/storage/`` checks the
 - **Records are values.** Every record is a frozen dataclass; a store returns fresh records and
   never hands out something the caller could mutate behind its back.
 
-A deployment may mix backends (users, refresh families, keys, audit and clients in SQL;
-sessions, revocations and events in Redis): :class:`Stores` bundles one of each.
+- **Changes and their events commit together.** A change other processes must hear of is
+  made inside :attr:`Stores.transaction` with :meth:`EventLog.append`: no crash can leave one
+  without the other.
+
+:class:`Stores` bundles one store of each kind, all on one backend (memory or one SQL
+database), so that a transaction spans them.
 """
 
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-import orjson
-
 __all__ = [
+    "DELIVERED_KINDS",
     "UNSET",
     "AuditEvent",
     "AuditKind",
     "AuditStore",
-    "BusEvent",
-    "BusEventKind",
     "ClientRecord",
     "ClientStore",
-    "EventBus",
-    "EventHandler",
+    "Event",
+    "EventKind",
+    "EventLog",
     "KeyRecord",
     "KeyRingSnapshot",
     "KeyStore",
+    "LogEntry",
+    "LogWatch",
     "RefreshFamily",
     "RefreshStore",
     "RevocationKind",
@@ -52,10 +58,10 @@ __all__ = [
     "SessionRecord",
     "SessionStore",
     "Stores",
-    "Subscription",
     "Unset",
     "UserRecord",
     "UserStore",
+    "new_event_id",
 ]
 
 DIGEST_SIZE = 32
@@ -393,60 +399,152 @@ class ClientStore(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
-# Event bus: push revocations and cache invalidations to every process
+# The event log: every change that must reach other processes, in commit order
 
 
-class BusEventKind(StrEnum):
-    REVOKED = "revoked"
-    """``revocation`` carries the new entry."""
-    SESSION_ENDED = "session_ended"
-    """``key`` is the hex digest of an ended or rotated session ID: drop it from caches."""
-    USER_CHANGED = "user_changed"
-    """``key`` is a user ID whose record changed: drop it from caches."""
+class EventKind(StrEnum):
+    """What happened. The first eight are delivered to verifiers as Security Event Tokens
+    (``authwise.core.secevent``); the others only keep this deployment's processes coherent."""
+
+    SESSION_REVOKED = "session_revoked"
+    """One session or refresh family ended (``sid``; ``user_id``): its access tokens too."""
+    SESSIONS_REVOKED = "sessions_revoked"
+    """"Log out everywhere": every credential of ``user_id`` issued before ``not_before``."""
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an event name
+    """One access token: (``issuer``, ``jti``)."""
+    CLAIMS_CHANGED = "claims_changed"
+    """Roles or tenant changed (``data``: ``roles``, ``tenant``); ``not_before`` moved."""
+    CREDENTIAL_CHANGED = "credential_changed"
+    """The password changed; ``not_before`` moved."""
+    ACCOUNT_DISABLED = "account_disabled"
+    """``not_before`` moved; sign-ins refused until enabled."""
+    ACCOUNT_ENABLED = "account_enabled"
+    KEY_RETIRED = "key_retired"
+    """The signing key ``data["kid"]`` is no longer trusted, at once."""
+    SESSION_ROTATED = "session_rotated"
+    """Internal: the session ``sid`` of ``user_id`` has a new ID (drop cached copies)."""
     KEYS_CHANGED = "keys_changed"
-    """The signing key ring was saved by some process: reload it."""
+    """Internal: the key ring was saved (rotation, import): reload it."""
+    CLIENT_REVOKED = "client_revoked"
+    """Internal: the client ``data["client_id"]`` may no longer authenticate."""
+
+
+DELIVERED_KINDS = frozenset(
+    {
+        EventKind.SESSION_REVOKED,
+        EventKind.SESSIONS_REVOKED,
+        EventKind.TOKEN_REVOKED,
+        EventKind.CLAIMS_CHANGED,
+        EventKind.CREDENTIAL_CHANGED,
+        EventKind.ACCOUNT_DISABLED,
+        EventKind.ACCOUNT_ENABLED,
+        EventKind.KEY_RETIRED,
+    }
+)
+"""The kinds verifiers receive; the rest stay inside the deployment."""
+
+
+def new_event_id() -> str:
+    """A random, unique event ID (128 bits): the ``jti`` of the event's Security Event Token."""
+    return secrets.token_urlsafe(16)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BusEvent:
-    kind: BusEventKind
-    key: str = ""
-    revocation: RevocationRecord | None = None
+class Event:
+    """One change, as the log keeps it. Values only; never a secret (no session ID, token,
+    password, or digest of one)."""
 
-    def to_json(self) -> bytes:
-        """The wire form for buses that cross processes."""
-        data: dict[str, Any] = {"kind": self.kind.value, "key": self.key}
-        if self.revocation is not None:
-            data["revocation"] = self.revocation.to_dict()
-        return orjson.dumps(data)
+    kind: EventKind
+    at: int
+    """When the change was made (Unix seconds, the service's clock)."""
+    id: str = field(default_factory=new_event_id)
+    user_id: str | None = None
+    sid: str | None = None
+    """A session handle or refresh-family ID (the ``sid`` of access tokens)."""
+    jti: str | None = None
+    issuer: str = ""
+    not_before: int = 0
+    """User-wide: credentials of ``user_id`` issued before this are revoked (0: none)."""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """Kind-specific JSON values: ``roles``, ``tenant``, ``kid``, ``client_id``, ``reason``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "at": self.at,
+            "id": self.id,
+            "user_id": self.user_id,
+            "sid": self.sid,
+            "jti": self.jti,
+            "issuer": self.issuer,
+            "not_before": self.not_before,
+            "data": dict(self.data),
+        }
 
     @classmethod
-    def from_json(cls, raw: bytes) -> BusEvent:
-        """Parse the wire form; raises ``ValueError``, ``KeyError`` or ``TypeError`` on junk."""
-        data = orjson.loads(raw)
-        revocation = data.get("revocation")
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """Parse :meth:`to_dict`'s form; ``ValueError``, ``KeyError`` or ``TypeError`` on junk."""
+        extra = data.get("data") or {}
+        if not isinstance(extra, dict):
+            raise TypeError("data must be an object")
         return cls(
-            kind=BusEventKind(data["kind"]),
-            key=str(data.get("key", "")),
-            revocation=None if revocation is None else RevocationRecord.from_dict(revocation),
+            kind=EventKind(data["kind"]),
+            at=int(data["at"]),
+            id=str(data["id"]),
+            user_id=_opt_str(data.get("user_id")),
+            sid=_opt_str(data.get("sid")),
+            jti=_opt_str(data.get("jti")),
+            issuer=str(data.get("issuer") or ""),
+            not_before=int(data.get("not_before") or 0),
+            data=extra,
         )
 
 
-EventHandler = Callable[[BusEvent], None]
-"""Called once per event, in the subscriber's process and event loop; must not block."""
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
-class Subscription(Protocol):
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """An event at its place in the log."""
+
+    seq: int
+    """Its position: 1, 2, 3, ... with no gaps, in commit order."""
+    event: Event
+
+
+class LogWatch(Protocol):
+    """Wake-ups for a reader of the log (each backend has its cheapest)."""
+
+    async def wait(self, at_most: float) -> None:
+        """Return soon after the log may have grown, or after ``at_most`` seconds."""
+
     async def close(self) -> None: ...
 
 
-class EventBus(Protocol):
-    async def publish(self, event: BusEvent) -> None:
-        """Deliver ``event`` to every subscriber in every process (this one included).
-        :class:`StoreUnavailable` if it cannot be sent: the caller must not assume it was."""
+class EventLog(Protocol):
+    """The durable, ordered log of changes (DESIGN: the outbox). A change and its events
+    commit together: call :meth:`append` inside :meth:`Stores.transaction` with the store
+    calls that make the change. Sequence numbers are dense (no gaps) and follow commit order,
+    so a reader that finds a gap knows entries were pruned before it read them."""
 
-    async def subscribe(self, handler: EventHandler) -> Subscription:
-        """Call ``handler`` for every event published from now on, until closed."""
+    async def append(self, events: Sequence[Event]) -> int:
+        """Append ``events`` in order; return the sequence number of the last one."""
+
+    async def read(self, after: int, *, limit: int = 500) -> list[LogEntry]:
+        """Entries with ``seq > after``, oldest first, at most ``limit``."""
+
+    async def head(self) -> int:
+        """The newest sequence number (0 for a log never written)."""
+
+    async def oldest(self) -> int:
+        """The oldest sequence number still kept (``head() + 1`` when none is)."""
+
+    async def prune(self, before: int) -> int:
+        """Drop entries with ``at < before``; return how many. Never renumbers."""
+
+    async def watch(self) -> LogWatch:
+        """Start watching for appends made by any process."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,7 +566,10 @@ class Stores:
     audit: AuditStore
     keys: KeyStore
     clients: ClientStore
-    events: EventBus
+    log: EventLog
+    transaction: Callable[[], AbstractAsyncContextManager[None]]
+    """One atomic unit of work: every store call of this bundle made inside it (in this task)
+    commits together, or not at all."""
 
     async def aclose(self) -> None:
         """Close every store that has an ``aclose`` (each object once)."""

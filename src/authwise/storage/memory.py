@@ -8,21 +8,22 @@ interleave on the event loop. Records are frozen, so handing them out is safe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from authwise.errors import Conflict
 from authwise.storage.base import (
     UNSET,
     AuditEvent,
-    BusEvent,
     ClientRecord,
-    EventHandler,
+    Event,
     KeyRecord,
     KeyRingSnapshot,
+    LogEntry,
     RefreshFamily,
     RevocationRecord,
     SessionRecord,
@@ -32,9 +33,9 @@ from authwise.storage.base import (
 )
 
 __all__ = [
-    "InProcessEventBus",
     "MemoryAuditStore",
     "MemoryClientStore",
+    "MemoryEventLog",
     "MemoryKeyStore",
     "MemoryRefreshStore",
     "MemoryRevocationStore",
@@ -341,36 +342,64 @@ class MemoryClientStore:
             return self._clients.pop(client_id, None) is not None
 
 
-@dataclass(eq=False)
-class _Subscription:
-    bus: InProcessEventBus
-    handler: EventHandler
-    closed: bool = field(default=False)
+class _MemoryWatch:
+    def __init__(self, log: MemoryEventLog) -> None:
+        self._log = log
+        self._seen = log._head
+
+    async def wait(self, at_most: float) -> None:
+        if self._log._head == self._seen:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(at_most):
+                    async with self._log._grown:
+                        await self._log._grown.wait_for(lambda: self._log._head != self._seen)
+        self._seen = self._log._head
 
     async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.bus._subscriptions.remove(self)
+        return None
 
 
-class InProcessEventBus:
-    """Delivers each event synchronously to this process's subscribers, in order."""
+class MemoryEventLog:
+    """The log in a list: one process only, so every reader is in this one."""
 
     def __init__(self) -> None:
-        self._subscriptions: list[_Subscription] = []
+        self._entries: list[LogEntry] = []
+        self._head = 0
+        self._grown = asyncio.Condition()
 
-    async def publish(self, event: BusEvent) -> None:
-        for subscription in list(self._subscriptions):
-            try:
-                subscription.handler(event)
-            except Exception:
-                # One faulty subscriber must not keep the event from the others.
-                log.exception("event handler failed on a %s event", event.kind.value)
+    async def append(self, events: Sequence[Event]) -> int:
+        for event in events:
+            self._head += 1
+            self._entries.append(LogEntry(self._head, event))
+        if events:
+            async with self._grown:
+                self._grown.notify_all()
+        return self._head
 
-    async def subscribe(self, handler: EventHandler) -> _Subscription:
-        subscription = _Subscription(self, handler)
-        self._subscriptions.append(subscription)
-        return subscription
+    async def read(self, after: int, *, limit: int = 500) -> list[LogEntry]:
+        return [e for e in self._entries if e.seq > after][: max(limit, 0)]
+
+    async def head(self) -> int:
+        return self._head
+
+    async def oldest(self) -> int:
+        return self._entries[0].seq if self._entries else self._head + 1
+
+    async def prune(self, before: int) -> int:
+        kept = [e for e in self._entries if e.event.at >= before]
+        pruned = len(self._entries) - len(kept)
+        self._entries = kept
+        return pruned
+
+    async def watch(self) -> _MemoryWatch:
+        return _MemoryWatch(self)
+
+
+@contextlib.asynccontextmanager
+async def _no_transaction() -> AsyncIterator[None]:
+    # One process and no crash to survive: each store call is atomic on its own, and a unit
+    # of work needs nothing more.
+    yield
 
 
 def memory_stores() -> Stores:
@@ -383,5 +412,6 @@ def memory_stores() -> Stores:
         audit=MemoryAuditStore(),
         keys=MemoryKeyStore(),
         clients=MemoryClientStore(),
-        events=InProcessEventBus(),
+        log=MemoryEventLog(),
+        transaction=_no_transaction,
     )

@@ -31,23 +31,11 @@ async def unavailable() -> AsyncIterator[None]:
 
 
 class Keys:
-    """Key names. The part in braces is the Redis Cluster hash tag: every key of one user's
-    sessions shares ``{u:<user_id>}``; the revocation set shares ``{rev}``."""
+    """Key names, all under one prefix."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.revocations = f"{prefix}:{{rev}}:entries".encode()
-        self.revocation_expiry = f"{prefix}:{{rev}}:expiry".encode()
         self.events = f"{prefix}:events".encode()
-
-    def session(self, user_id: str, handle: str) -> bytes:
-        return f"{self.prefix}:{{u:{user_id}}}:s:{handle}".encode()
-
-    def user_sessions(self, user_id: str) -> bytes:
-        return f"{self.prefix}:{{u:{user_id}}}:sessions".encode()
-
-    def digest(self, digest: bytes) -> bytes:
-        return f"{self.prefix}:{{d:{digest.hex()}}}".encode()
 
 
 class RedisConnection:
@@ -57,9 +45,8 @@ class RedisConnection:
         self.url = url
         self.keys = Keys(prefix)
         self.cluster = cluster
-        # No automatic retries: a retried script may already have run (a rotation that won
-        # would then report a loss). A failed call raises StoreUnavailable and the next one
-        # reconnects.
+        # No automatic retries: a failed call raises StoreUnavailable and the next one
+        # reconnects (the relay simply tries again on its next round).
         self.client: Any
         if cluster:
             self.client = RedisCluster.from_url(
@@ -79,17 +66,6 @@ class RedisConnection:
                 health_check_interval=15,
             )
         self._closed = False
-
-    def pubsub_client(self) -> aioredis.Redis:
-        """A separate client for a subscriber's long-lived connection (on a Cluster, to the
-        node named in the URL: a classic PUBLISH reaches every node's subscribers)."""
-        return aioredis.Redis.from_url(
-            self.url,
-            decode_responses=False,
-            socket_connect_timeout=SOCKET_TIMEOUT_S,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=5,
-        )
 
     async def aclose(self) -> None:
         if not self._closed:

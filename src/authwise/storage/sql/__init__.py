@@ -6,9 +6,8 @@
 
 The schema is :mod:`authwise.storage.sql.schema`; :func:`upgrade` applies the packaged Alembic
 migrations (run it before opening the stores: ``authwise db upgrade`` or the first start).
-SQL has no cross-process push, so the bundle's event bus is in-process; a deployment of more
-than one process puts Redis in front for sessions, revocations and events
-(:func:`authwise.storage.redis.open_redis_stores`).
+Every store of the bundle shares one :class:`Database`, so ``stores.transaction()`` spans them
+all; the event log (:class:`SqlEventLog`) is what carries a change to every other process.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from __future__ import annotations
 from sqlalchemy.engine import URL
 
 from authwise.storage.base import Stores
-from authwise.storage.memory import InProcessEventBus
 from authwise.storage.sql._accounts import SqlAuditStore, SqlClientStore, SqlKeyStore, SqlUserStore
 from authwise.storage.sql._engine import Database, normalize_url
+from authwise.storage.sql._events import SqlEventLog
 from authwise.storage.sql._state import SqlRefreshStore, SqlRevocationStore, SqlSessionStore
 from authwise.storage.sql.migrate import current_revision, head_revision, upgrade
 
@@ -26,6 +25,7 @@ __all__ = [
     "Database",
     "SqlAuditStore",
     "SqlClientStore",
+    "SqlEventLog",
     "SqlKeyStore",
     "SqlRefreshStore",
     "SqlRevocationStore",
@@ -49,7 +49,8 @@ def sql_stores(db: Database) -> Stores:
         audit=SqlAuditStore(db),
         keys=SqlKeyStore(db),
         clients=SqlClientStore(db),
-        events=InProcessEventBus(),
+        log=SqlEventLog(db),
+        transaction=db.transaction,
     )
 
 

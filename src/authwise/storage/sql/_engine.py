@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import sqlite3
 from collections.abc import AsyncIterator
@@ -155,6 +156,10 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine(echo)
         self._closed = False
+        # The connection of the unit of work (``transaction``) the current task is in.
+        self._ambient: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
+            f"authwise-db-{id(self)}", default=None
+        )
 
     def _create_engine(self, echo: bool) -> AsyncEngine:
         if self.is_sqlite:
@@ -207,8 +212,10 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def write(self, what: str = "") -> AsyncIterator[AsyncConnection]:
-        """One write statement, atomic on its own: no BEGIN/COMMIT round trips around it."""
-        async with self._connection("single", what) as conn:
+        """One write statement, atomic on its own: no BEGIN/COMMIT round trips around it
+        (inside a unit of work, a savepoint: a failed statement must not abort the unit)."""
+        mode = "single" if self._ambient.get() is None else "write"
+        async with self._connection(mode, what) as conn:
             yield conn
 
     @contextlib.asynccontextmanager
@@ -218,7 +225,32 @@ class Database:
             yield conn
 
     @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One unit of work: every store call on this database made inside it, in this task,
+        runs on one connection in one write transaction, committed at the end (or rolled back
+        by an exception). Multi-statement steps inside it become savepoints, so a step that
+        fails on its own (a lost compare-and-set) does not abort the rest."""
+        if self._ambient.get() is not None:
+            yield  # already inside one: the outer unit commits
+            return
+        async with self._connection("write", "") as conn:
+            token = self._ambient.set(conn)
+            try:
+                yield
+            finally:
+                self._ambient.reset(token)
+
+    @contextlib.asynccontextmanager
     async def _connection(self, mode: str, what: str) -> AsyncIterator[AsyncConnection]:
+        ambient = self._ambient.get()
+        if ambient is not None:
+            async with self._mapped(what):
+                if mode == "write":
+                    async with ambient.begin_nested():
+                        yield ambient
+                else:
+                    yield ambient
+            return
         async with self._mapped(what), self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(**{_MODE: mode})

@@ -28,6 +28,8 @@ from sqlalchemy import (
 __all__ = [
     "audit_events",
     "clients",
+    "event_counter",
+    "events",
     "keyring",
     "metadata",
     "refresh_families",
@@ -156,4 +158,30 @@ clients = Table(
     Column("secret_digest", LargeBinary(32), nullable=False),
     Column("name", String(), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Revision 0004: the event log. ``seq`` is handed out from ``event_counter`` inside the writing
+# transaction: the counter's row lock orders writers by commit, so sequence numbers are dense
+# and a reader that sees N has seen everything before it (an autoincrement would leave holes
+# for rolled-back writes and hand out numbers out of commit order).
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(), nullable=False, unique=True),
+    Column("at", BigInteger, nullable=False, index=True),
+    Column("kind", String(), nullable=False),
+    Column("user_id", String(), nullable=True),
+    Column("sid", String(), nullable=True),
+    Column("jti", String(), nullable=True),
+    Column("issuer", String(), nullable=False),
+    Column("not_before", BigInteger, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+event_counter = Table(
+    "event_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
 )
