@@ -12,9 +12,9 @@ from authwise.core.keys import PrivateKey
 from authwise.errors import Conflict, RevokedToken, StorageError, StoreUnavailable
 from authwise.service import AuthService, KeyManager
 from authwise.storage.base import (
-    BusEvent,
-    BusEventKind,
+    EventKind,
     KeyRecord,
+    LogEntry,
     RevocationKind,
     RevocationRecord,
     Stores,
@@ -44,11 +44,11 @@ async def test_live_revocations_are_the_entries_still_in_force(
     assert await service.live_revocations() == []
 
 
-async def test_refresh_revocations_applies_entries_no_event_brought(
+async def test_refresh_revocations_applies_stored_entries(
     service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
 ) -> None:
     tokens = await service.password_grant("alice", PASSWORD)
-    # Stored without an event, as the CLI does on a deployment without Redis.
+    # Stored without an event (what start() reads before following the log).
     record = RevocationRecord(kind=RevocationKind.SID, key=tokens.sid, expires_at=clock.now + 3600)
     await stores.revocations.add(record)
     service.verify_access_token(tokens.access_token)
@@ -57,17 +57,17 @@ async def test_refresh_revocations_applies_entries_no_event_brought(
         service.verify_access_token(tokens.access_token)
 
 
-async def test_subscribe_delivers_bus_events_until_closed(
+async def test_subscribe_delivers_log_entries_until_closed(
     service: AuthService, alice: UserRecord
 ) -> None:
-    events: list[BusEvent] = []
-    subscription = await service.subscribe(events.append)
+    events: list[LogEntry | None] = []
+    subscription = service.subscribe(events.append)
     tokens = await service.password_grant("alice", PASSWORD)
     await service.revoke_token(tokens.refresh_token)
-    revoked = [e for e in events if e.kind is BusEventKind.REVOKED]
-    assert [e.key for e in revoked] == [tokens.sid]
-    assert revoked[0].revocation is not None
-    await subscription.close()
+    revoked = [e for e in events if e is not None and e.event.kind is EventKind.SESSION_REVOKED]
+    assert [(e.event.sid, e.event.user_id) for e in revoked] == [(tokens.sid, alice.id)]
+    subscription.close()
+    subscription.close()  # closing twice is harmless
     seen = len(events)
     await service.revoke_everything(alice.id)
     assert len(events) == seen
@@ -114,8 +114,8 @@ async def test_import_key_stores_it_encrypted_and_tells_everyone(
 ) -> None:
     other = make_service(stores, clock)
     await other.start()
-    events: list[BusEvent] = []
-    await service.subscribe(events.append)
+    events: list[LogEntry | None] = []
+    service.subscribe(events.append)
     active = service.key_ring.active.kid
     generated_next = [e.kid for e in service.key_ring.entries if e.state is KeyState.NEXT]
     key = PrivateKey.generate("Ed25519")
@@ -127,7 +127,7 @@ async def test_import_key_stores_it_encrypted_and_tells_everyone(
     # It takes the generated next key's place, so it is the one the next rotation activates.
     assert [e.kid for e in ring.entries if e.state is KeyState.NEXT] == [key.kid]
     assert all(ring.find(kid) is None for kid in generated_next)
-    assert [e.kind for e in events] == [BusEventKind.KEYS_CHANGED]
+    assert [e.event.kind for e in events if e is not None] == [EventKind.KEYS_CHANGED]
     [stored] = [r for r in (await stores.keys.load()).records if r.kid == key.kid]
     assert b"ENCRYPTED" in stored.private_pem
     await other.close()  # lets other's reload (from the event) finish
@@ -139,8 +139,8 @@ async def test_import_key_stores_it_encrypted_and_tells_everyone(
 async def test_import_key_with_activate_rotates_at_once(
     service: AuthService, stores: Stores
 ) -> None:
-    events: list[BusEvent] = []
-    await service.subscribe(events.append)
+    events: list[LogEntry | None] = []
+    service.subscribe(events.append)
     old = service.key_ring.active.kid
     key = PrivateKey.generate("Ed25519")
     ring = await service.import_key(key, activate=True)
@@ -148,7 +148,7 @@ async def test_import_key_with_activate_rotates_at_once(
     assert ring.find(old).state is KeyState.RETIRING  # type: ignore[union-attr]
     assert service.key_ring is ring
     assert service.issuer.key.kid == key.kid
-    assert [e.kind for e in events] == [BusEventKind.KEYS_CHANGED]
+    assert [e.event.kind for e in events if e is not None] == [EventKind.KEYS_CHANGED]
 
 
 async def test_import_key_refuses_a_key_already_in_the_ring(

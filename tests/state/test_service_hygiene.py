@@ -91,19 +91,21 @@ def test_public_surfaces_are_what_we_mean_to_publish() -> None:
         "system_clock",
     ]
     assert authwise.storage.__all__ == [
+        "DELIVERED_KINDS",
         "UNSET",
         "AuditEvent",
         "AuditKind",
         "AuditStore",
-        "BusEvent",
-        "BusEventKind",
         "ClientRecord",
         "ClientStore",
-        "EventBus",
-        "EventHandler",
+        "Event",
+        "EventKind",
+        "EventLog",
         "KeyRecord",
         "KeyRingSnapshot",
         "KeyStore",
+        "LogEntry",
+        "LogWatch",
         "RefreshFamily",
         "RefreshStore",
         "RevocationKind",
@@ -112,10 +114,10 @@ def test_public_surfaces_are_what_we_mean_to_publish() -> None:
         "SessionRecord",
         "SessionStore",
         "Stores",
-        "Subscription",
         "Unset",
         "UserRecord",
         "UserStore",
+        "new_event_id",
     ]
     for name in authwise.storage.__all__:
         assert getattr(authwise.storage, name) is getattr(authwise.storage.base, name)

@@ -9,7 +9,7 @@ import pytest
 from authwise.core.sessions import SESSION_PREFIX, secret_digest
 from authwise.errors import AuthenticationFailed, InvalidSession
 from authwise.service import AuthService
-from authwise.storage.base import AuditKind, BusEvent, BusEventKind, Stores, UserRecord
+from authwise.storage.base import AuditKind, EventKind, LogEntry, Stores, UserRecord
 
 from .conftest import PASSWORD, Clock
 
@@ -114,15 +114,17 @@ async def test_s06_absolute_timeout_despite_activity(
 async def test_s05_logout_ends_the_session_at_once(
     service: AuthService, stores: Stores, alice: UserRecord
 ) -> None:
-    seen: list[BusEvent] = []
-    await stores.events.subscribe(seen.append)
-    sid, _ = await login(service)
+    seen: list[LogEntry | None] = []
+    service.subscribe(seen.append)
+    sid, handle = await login(service)
     assert await service.logout(sid)
     with pytest.raises(InvalidSession):
         await service.validate_session(sid)
     assert not await service.logout(sid)
-    ended = [e for e in seen if e.kind is BusEventKind.SESSION_ENDED]
-    assert [e.key for e in ended] == [secret_digest(sid).hex()]
+    # The event names the session by its public handle (never its ID or the ID's digest).
+    ended = [e.event for e in seen if e is not None and e.event.kind is EventKind.SESSION_REVOKED]
+    assert [(e.sid, e.user_id) for e in ended] == [(handle, alice.id)]
+    assert secret_digest(sid).hex() not in repr(seen)
     assert (await service.audit_events())[0].kind is AuditKind.LOGOUT
 
 

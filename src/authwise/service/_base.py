@@ -1,12 +1,16 @@
-"""State and helpers shared by every part of the service: the clock, stores, audit, events,
-and the revocation steps several operations end with."""
+"""State and helpers shared by every part of the service: the clock, stores, audit, the unit
+of work that commits a change with its events, and the revocation steps several operations
+end with."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from authwise.core.claims import ClaimsPolicy
 from authwise.core.jwks import KeySet
@@ -15,13 +19,15 @@ from authwise.core.revocation import RevocationSet, entry_expiry
 from authwise.core.tokens import AccessTokenIssuer, AccessTokenVerifier, MintPolicy
 from authwise.errors import InvalidKey, NotFound
 from authwise.service.config import ServiceConfig
+from authwise.service.events import EventTail
 from authwise.service.keys import KeyManager, same_shape
 from authwise.service.passwords import PasswordHasher
 from authwise.storage.base import (
     AuditEvent,
     AuditKind,
-    BusEvent,
-    BusEventKind,
+    Event,
+    EventKind,
+    LogEntry,
     RefreshFamily,
     RevocationKind,
     RevocationRecord,
@@ -33,6 +39,30 @@ from authwise.storage.base import (
 log = logging.getLogger("authwise.service")
 
 Clock = Callable[[], int]
+
+
+def revocation_records(event: Event, max_access_ttl: int, leeway: int) -> list[RevocationRecord]:
+    """The revocation entries an event of the log stands for (in every process)."""
+    expires = entry_expiry(event.at, max_access_ttl, leeway)
+    records = []
+    if event.kind is EventKind.SESSION_REVOKED and event.sid:
+        records.append(RevocationRecord(kind=RevocationKind.SID, key=event.sid, expires_at=expires))
+    if event.kind is EventKind.TOKEN_REVOKED and event.jti:
+        records.append(
+            RevocationRecord(
+                kind=RevocationKind.JTI, key=event.jti, issuer=event.issuer, expires_at=expires
+            )
+        )
+    if event.not_before and event.user_id:
+        records.append(
+            RevocationRecord(
+                kind=RevocationKind.USER,
+                key=event.user_id,
+                not_before=event.not_before,
+                expires_at=entry_expiry(event.not_before, max_access_ttl, leeway),
+            )
+        )
+    return records
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +100,13 @@ class ServiceBase:
             algorithm=config.algorithm,
         )
         self.revocations = RevocationSet()
+        self.tail = EventTail(stores.log)
+        self.tail.subscribe(self._apply)
+        self._pending: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
+            f"authwise-events-{id(self)}", default=None
+        )
         self._tasks: set[asyncio.Task[None]] = set()
+        self._set_cache: dict[tuple[str, str | None], bytes] = {}
         self._ring: KeyRing | None = None
         self._issuer: AccessTokenIssuer | None = None
         self._verifier: AccessTokenVerifier | None = None
@@ -144,34 +180,113 @@ class ServiceBase:
             )
         )
 
-    async def _revoke(self, record: RevocationRecord) -> None:
-        """Store a revocation entry, apply it here at once, and push it to every process."""
-        await self.stores.revocations.add(record)
-        self.revocations.apply(record)
-        await self.stores.events.publish(
-            BusEvent(kind=BusEventKind.REVOKED, key=record.key, revocation=record)
-        )
+    # -- changes and their events -----------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _unit(self) -> AsyncIterator[None]:
+        """One change: the store calls made inside commit together with the events
+        :meth:`_emit` collected (appended last, so the log's counter is held briefly), and
+        this process applies them before the caller goes on. Units nest: an inner one joins
+        the outer."""
+        if self._pending.get() is not None:
+            yield
+            return
+        pending: list[Event] = []
+        token = self._pending.set(pending)
+        try:
+            async with self.stores.transaction():
+                yield
+                if pending:
+                    await self.stores.log.append(pending)
+        finally:
+            self._pending.reset(token)
+        if pending:
+            await self.tail.catch_up()
+
+    def _emit(self, event: Event) -> None:
+        """Record ``event`` to commit with the change being made (inside :meth:`_unit`)."""
+        pending = self._pending.get()
+        if pending is None:
+            raise RuntimeError("events are emitted inside a unit of work (_unit)")
+        pending.append(event)
+
+    def _apply(self, entry: LogEntry | None) -> None:
+        """What every process does with an entry of the log (the tail's first subscriber)."""
+        if entry is None:
+            return  # what was pruned can no longer affect any token
+        event = entry.event
+        for record in revocation_records(event, self.config.max_access_ttl, self.config.leeway):
+            self.revocations.apply(record)
+        if event.kind in (EventKind.KEYS_CHANGED, EventKind.KEY_RETIRED):
+            # Handlers must not block: reload in a task (kept referenced until done).
+            task = asyncio.get_running_loop().create_task(self._reload_quietly())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _reload_quietly(self) -> None:
+        try:
+            await self.reload_keys()
+        except Exception:
+            log.exception("reloading the key ring after a keys_changed event failed")
+
+    async def rotate_keys(self, *, force: bool = False) -> KeyRing:
+        """Advance the key ring to now: a rotation when one is due (or at once with ``force``),
+        and whatever another process saved. Call it periodically. When this call changed the
+        ring, every process is told to reload it."""
+        ring, saved = await self.keys.advance(self.now(), force_rotation=force)
+        before = self.key_ring.active.kid
+        self._use_ring(ring)
+        if saved:
+            # The ring is saved first and announced after: a crash in between leaves no harm,
+            # as every process also re-reads the ring every half minute.
+            async with self._unit():
+                if ring.active.kid != before:
+                    await self._audit(AuditKind.KEY_ROTATED, detail={"kid": ring.active.kid})
+                self._emit(Event(kind=EventKind.KEYS_CHANGED, at=self.now()))
+        return ring
+
+    async def reload_keys(self) -> KeyRing:
+        """Adopt the ring as stored (after a ``keys_changed`` event), advancing it if a
+        rotation is due: the same as :meth:`rotate_keys` without ``force``."""
+        return await self.rotate_keys()
 
     def _expiry(self, at: int) -> int:
         return entry_expiry(at, self.config.max_access_ttl, self.config.leeway)
 
-    async def _revoke_sid(self, sid: str, now: int) -> None:
+    async def _revoke(self, record: RevocationRecord) -> None:
+        """Store a revocation entry (its event says the same to every process)."""
+        await self.stores.revocations.add(record)
+
+    async def _revoke_sid(self, sid: str, now: int, user_id: str | None) -> None:
         await self._revoke(
             RevocationRecord(kind=RevocationKind.SID, key=sid, expires_at=self._expiry(now))
         )
+        self._emit(Event(kind=EventKind.SESSION_REVOKED, at=now, user_id=user_id, sid=sid))
 
-    async def _sessions_ended(self, sessions: list[SessionRecord]) -> None:
+    def _sessions_ended(self, sessions: list[SessionRecord], now: int) -> None:
         for session in sessions:
-            await self.stores.events.publish(
-                BusEvent(kind=BusEventKind.SESSION_ENDED, key=session.digest.hex())
+            self._emit(
+                Event(
+                    kind=EventKind.SESSION_REVOKED,
+                    at=now,
+                    user_id=session.user_id,
+                    sid=session.handle,
+                )
             )
 
     async def _revoke_families(self, families: list[RefreshFamily], now: int) -> None:
         for family in families:
-            await self._revoke_sid(family.family_id, now)
+            await self._revoke_sid(family.family_id, now, family.user_id)
 
-    async def _move_not_before(self, user_id: str, now: int) -> UserRecord:
-        """Revoke every credential of the user issued up to this second.
+    async def _move_not_before(
+        self,
+        user_id: str,
+        now: int,
+        kind: EventKind,
+        data: Mapping[str, Any] | None = None,
+    ) -> UserRecord:
+        """Revoke every credential of the user issued up to this second, and say why (``kind``
+        with its ``data``).
 
         ``not_before`` is ``now + 1``: times are whole seconds, so a token minted earlier in
         this same second must not survive the change. Something minted later in this second
@@ -189,7 +304,9 @@ class ServiceBase:
                 expires_at=self._expiry(not_before),
             )
         )
-        await self.stores.events.publish(BusEvent(kind=BusEventKind.USER_CHANGED, key=user_id))
+        self._emit(
+            Event(kind=kind, at=now, user_id=user_id, not_before=not_before, data=data or {})
+        )
         return user
 
     async def _end_everything(
@@ -199,7 +316,7 @@ class ServiceBase:
         their access tokens (by ``sid``: the families'; by not-before: all others)."""
         sessions = await self.stores.sessions.delete_for_user(user_id, keep_handle=keep_handle)
         families = await self.stores.refresh.revoke_for_user(user_id, now)
-        await self._sessions_ended(sessions)
+        self._sessions_ended(sessions, now)
         await self._revoke_families(families, now)
         return Ended(sessions, families)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from authwise.core.accounts import (
     check_password,
@@ -13,9 +14,14 @@ from authwise.core.accounts import (
 )
 from authwise.errors import AuthenticationFailed, InvalidInput, NotFound
 from authwise.service._base import Ended, ServiceBase, log
-from authwise.storage.base import AuditEvent, AuditKind, UserRecord
+from authwise.storage.base import AuditEvent, AuditKind, Event, EventKind, UserRecord
 
 __all__ = ["AccountsMixin"]
+
+
+def _claims(user: UserRecord) -> dict[str, Any]:
+    """The authorization claims a claims-changed event carries (what tokens would now say)."""
+    return {"roles": list(user.roles), "tenant": user.tenant}
 
 
 class AccountsMixin(ServiceBase):
@@ -105,16 +111,19 @@ class AccountsMixin(ServiceBase):
         sessions read roles live, and get a new ID on their next request."""
         role_tuple = normalize_roles(roles)
         now = self.now()
-        user = await self.stores.users.update(user_id, now=now, roles=role_tuple)
-        if user is None:
-            raise NotFound("no such user")
-        user = await self._move_not_before(user_id, now)
-        await self._audit(
-            AuditKind.ROLE_CHANGED,
-            user_id=user_id,
-            actor_id=actor_id,
-            detail={"roles": " ".join(role_tuple)},
-        )
+        async with self._unit():
+            user = await self.stores.users.update(user_id, now=now, roles=role_tuple)
+            if user is None:
+                raise NotFound("no such user")
+            user = await self._move_not_before(
+                user_id, now, EventKind.CLAIMS_CHANGED, _claims(user)
+            )
+            await self._audit(
+                AuditKind.ROLE_CHANGED,
+                user_id=user_id,
+                actor_id=actor_id,
+                detail={"roles": " ".join(role_tuple)},
+            )
         return user
 
     async def set_tenant(
@@ -123,35 +132,42 @@ class AccountsMixin(ServiceBase):
         """Change a user's tenant; takes effect like a role change."""
         tenant = normalize_tenant(tenant)
         now = self.now()
-        user = await self.stores.users.update(user_id, now=now, tenant=tenant)
-        if user is None:
-            raise NotFound("no such user")
-        user = await self._move_not_before(user_id, now)
-        await self._audit(
-            AuditKind.TENANT_CHANGED,
-            user_id=user_id,
-            actor_id=actor_id,
-            detail={"tenant": tenant or ""},
-        )
+        async with self._unit():
+            user = await self.stores.users.update(user_id, now=now, tenant=tenant)
+            if user is None:
+                raise NotFound("no such user")
+            user = await self._move_not_before(
+                user_id, now, EventKind.CLAIMS_CHANGED, _claims(user)
+            )
+            await self._audit(
+                AuditKind.TENANT_CHANGED,
+                user_id=user_id,
+                actor_id=actor_id,
+                detail={"tenant": tenant or ""},
+            )
         return user
 
     async def disable_user(self, user_id: str, *, actor_id: str | None = None) -> Ended:
         """Disable a user: every session and refresh family ends, every access token is
         revoked, and logins fail (with the usual generic answer)."""
         now = self.now()
-        if await self.stores.users.update(user_id, now=now, disabled=True) is None:
-            raise NotFound("no such user")
-        await self._move_not_before(user_id, now)
-        ended = await self._end_everything(user_id, now)
-        await self._audit(AuditKind.USER_DISABLED, user_id=user_id, actor_id=actor_id)
+        async with self._unit():
+            if await self.stores.users.update(user_id, now=now, disabled=True) is None:
+                raise NotFound("no such user")
+            await self._move_not_before(user_id, now, EventKind.ACCOUNT_DISABLED)
+            ended = await self._end_everything(user_id, now)
+            await self._audit(AuditKind.USER_DISABLED, user_id=user_id, actor_id=actor_id)
         log.info("user disabled: %s (%d sessions ended)", user_id, len(ended.sessions))
         return ended
 
     async def enable_user(self, user_id: str, *, actor_id: str | None = None) -> UserRecord:
-        user = await self.stores.users.update(user_id, now=self.now(), disabled=False)
-        if user is None:
-            raise NotFound("no such user")
-        await self._audit(AuditKind.USER_ENABLED, user_id=user_id, actor_id=actor_id)
+        now = self.now()
+        async with self._unit():
+            user = await self.stores.users.update(user_id, now=now, disabled=False)
+            if user is None:
+                raise NotFound("no such user")
+            self._emit(Event(kind=EventKind.ACCOUNT_ENABLED, at=now, user_id=user_id))
+            await self._audit(AuditKind.USER_ENABLED, user_id=user_id, actor_id=actor_id)
         return user
 
     async def change_password(
@@ -174,21 +190,23 @@ class AccountsMixin(ServiceBase):
         check_password(new_password, self.config.passwords, username=user.username)
         new_hash = await self.hasher.hash(new_password)
         now = self.now()
-        await self.stores.users.update(user_id, now=now, password_hash=new_hash)
-        await self._move_not_before(user_id, now)
-        ended = await self._end_everything(user_id, now, keep_handle=keep_session)
-        await self._audit(AuditKind.PASSWORD_CHANGED, user_id=user_id, actor_id=actor_id)
+        async with self._unit():
+            await self.stores.users.update(user_id, now=now, password_hash=new_hash)
+            await self._move_not_before(user_id, now, EventKind.CREDENTIAL_CHANGED)
+            ended = await self._end_everything(user_id, now, keep_handle=keep_session)
+            await self._audit(AuditKind.PASSWORD_CHANGED, user_id=user_id, actor_id=actor_id)
         return ended
 
     async def revoke_everything(self, user_id: str, *, actor_id: str | None = None) -> Ended:
         """Log the user out everywhere: sessions, refresh families, access tokens."""
         await self._require_user(user_id)
         now = self.now()
-        await self._move_not_before(user_id, now)
-        ended = await self._end_everything(user_id, now)
-        await self._audit(
-            AuditKind.REVOKED, user_id=user_id, actor_id=actor_id, detail={"scope": "all"}
-        )
+        async with self._unit():
+            await self._move_not_before(user_id, now, EventKind.SESSIONS_REVOKED)
+            ended = await self._end_everything(user_id, now)
+            await self._audit(
+                AuditKind.REVOKED, user_id=user_id, actor_id=actor_id, detail={"scope": "all"}
+            )
         return ended
 
     async def audit_events(

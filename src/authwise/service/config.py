@@ -45,8 +45,14 @@ class ServiceConfig:
     hash_concurrency: int = 2
     """argon2 computations allowed at once (each in a worker thread); more logins queue."""
     rotation: RotationPolicy = field(default_factory=RotationPolicy)
+    event_retention: int = 1200
+    """Seconds the event log keeps an entry: at least as long as the entry can affect a token
+    (``max_access_ttl + leeway``; 20 minutes by default), so that a reader that replays the log
+    from its oldest entry knows every revocation still in force."""
 
     def __post_init__(self) -> None:
+        if self.event_retention < self.max_access_ttl + self.leeway:
+            raise ValueError("event_retention must be at least max_access_ttl + leeway")
         if not self.issuer or not self.audiences or not all(self.audiences):
             raise ValueError("issuer and at least one audience are required")
         if not 0 < self.access_ttl <= self.max_access_ttl:

@@ -3,22 +3,20 @@ call for everything stateful."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 
 from authwise.core.keyring import KeyRing
 from authwise.core.keys import PrivateKey
+from authwise.core.secevent import encode_security_event
+from authwise.errors import AuthwiseError
 from authwise.service._base import log
+from authwise.service.events import EventHandler, Subscription
 from authwise.service.tokens import TokensMixin
-from authwise.storage.base import (
-    AuditKind,
-    BusEvent,
-    BusEventKind,
-    EventHandler,
-    RevocationRecord,
-    Subscription,
-)
+from authwise.storage.base import Event, EventKind, RevocationRecord
 
 __all__ = ["AuthService"]
+
+SET_CACHE_SIZE = 10_000
 
 
 class AuthService(TokensMixin):
@@ -30,40 +28,67 @@ class AuthService(TokensMixin):
     Every method reads the time through the clock only.
     """
 
-    _subscription: Subscription | None = None
-
-    async def start(self) -> None:
-        """Load (or create) the signing keys, load the live revocations, subscribe to the
-        event bus, and prepare the password hasher."""
+    async def start(self, *, follow: bool = True) -> None:
+        """Load (or create) the signing keys, take up the event log where it stands (the live
+        revocations from the store, then every entry from now on), and prepare the password
+        hasher. With ``follow`` (the default; a one-shot command may leave it off), a
+        background task applies the log's new entries as they commit, made by any process."""
         now = self.now()
+        position = await self.stores.log.head()
         self._use_ring(await self.keys.load(now))
         await self.refresh_revocations(now)
-        if self._subscription is None:
-            self._subscription = await self.stores.events.subscribe(self._on_event)
+        await self.tail.start_at(position)
+        # Entries committed while the state above was read are applied again: harmless, as
+        # applying an entry twice changes nothing.
+        await self.tail.catch_up()
+        if follow:
+            self.tail.run()
         await self.hasher.prepare()
 
     async def close(self, *, close_stores: bool = False) -> None:
-        """Unsubscribe from the event bus; with ``close_stores``, close the stores too
-        (otherwise they are the caller's to close)."""
-        if self._subscription is not None:
-            await self._subscription.close()
-            self._subscription = None
+        """Apply what the log holds by now, stop following it; with ``close_stores``, close the
+        stores too (otherwise they are the caller's to close)."""
+        with contextlib.suppress(AuthwiseError):
+            await self.tail.catch_up()
+        await self.tail.stop()
         for task in list(self._tasks):
             await task
         if close_stores:
             await self.stores.aclose()
+            relay_close = getattr(self.tail.relay, "aclose", None)
+            if relay_close is not None:
+                await relay_close()
 
     async def check_health(self) -> None:
-        """One cheap read through each kind of store a request depends on (users, sessions):
+        """One cheap read through each kind of store a request depends on (users, sessions,
+        and Redis when one is configured):
         returns when they answer, raises :class:`~authwise.errors.StoreUnavailable` when one
         cannot be reached."""
         await self.stores.users.get("health-check")
         await self.stores.sessions.get(bytes(32))
+        if self.tail.relay is not None:
+            await self.tail.relay.last()
 
-    async def subscribe(self, handler: EventHandler) -> Subscription:
-        """Call ``handler`` for every event on the bus from now on (from every process, when
-        the bus is Redis) until the subscription is closed. The handler must not block."""
-        return await self.stores.events.subscribe(handler)
+    def subscribe(self, handler: EventHandler) -> Subscription:
+        """Call ``handler`` with every entry of the event log applied in this process from now
+        on (made by any process), or ``None`` after entries were lost to pruning, until the
+        subscription is closed. The handler must not block."""
+        return self.tail.subscribe(handler)
+
+    def security_event(self, event: Event, *, audience: str | None) -> bytes:
+        """``event`` as a Security Event Token signed by the active key (its ``kid`` is in the
+        JWKS), for the receiver ``audience``; the encoding is cached per receiver, so a
+        stream replayed to many verifiers signs each entry once per receiver."""
+        cache_key = (event.id, audience)
+        token = self._set_cache.get(cache_key)
+        if token is None:
+            token = encode_security_event(
+                event, issuer=self.config.issuer, audience=audience, key=self.key_ring.active
+            ).encode()
+            if len(self._set_cache) >= SET_CACHE_SIZE:
+                del self._set_cache[next(iter(self._set_cache))]
+            self._set_cache[cache_key] = token
+        return token
 
     async def live_revocations(self, now: int | None = None) -> list[RevocationRecord]:
         """Every stored revocation entry still in force at ``now`` (by default, the clock's
@@ -71,39 +96,9 @@ class AuthService(TokensMixin):
         return await self.stores.revocations.live(self.now() if now is None else now)
 
     async def refresh_revocations(self, now: int | None = None) -> None:
-        """Apply every live stored revocation entry here: :meth:`start` does, and so should a
-        periodic task, for entries made where no event reached this process (the CLI on a
-        deployment without Redis)."""
+        """Apply every live stored revocation entry here (:meth:`start` does)."""
         for record in await self.live_revocations(now):
             self.revocations.apply(record)
-
-    def _on_event(self, event: BusEvent) -> None:
-        if event.kind is BusEventKind.REVOKED and event.revocation is not None:
-            self.revocations.apply(event.revocation)
-        elif event.kind is BusEventKind.KEYS_CHANGED:
-            # Handlers must not block: reload in a task (kept referenced until done).
-            task = asyncio.get_running_loop().create_task(self._reload_quietly())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _reload_quietly(self) -> None:
-        try:
-            await self.reload_keys()
-        except Exception:
-            log.exception("reloading the key ring after a keys_changed event failed")
-
-    async def rotate_keys(self, *, force: bool = False) -> KeyRing:
-        """Advance the key ring to now: a rotation when one is due (or at once with ``force``),
-        and whatever another process saved. Call it periodically. When this call changed the
-        ring, every process is told to reload it."""
-        ring, saved = await self.keys.advance(self.now(), force_rotation=force)
-        before = self.key_ring.active.kid
-        self._use_ring(ring)
-        if saved:
-            if ring.active.kid != before:
-                await self._audit(AuditKind.KEY_ROTATED, detail={"kid": ring.active.kid})
-            await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
-        return ring
 
     async def import_key(self, key: PrivateKey, *, activate: bool = False) -> KeyRing:
         """Bring an existing signing key into the ring, stored encrypted like the others, and
@@ -111,20 +106,17 @@ class AuthService(TokensMixin):
         the next to sign; with ``activate`` it signs at once (verifiers that cached the JWKS
         learn it on their next fetch). Raises :class:`~authwise.errors.Conflict` when the key
         is already in the ring."""
-        await self.keys.add(key, self.now(), activate=activate)
-        await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
+        async with self._unit():
+            await self.keys.add(key, self.now(), activate=activate)
+            self._emit(Event(kind=EventKind.KEYS_CHANGED, at=self.now()))
         return await self.reload_keys()
 
-    async def reload_keys(self) -> KeyRing:
-        """Adopt the ring as stored (after a ``keys_changed`` event), advancing it if a
-        rotation is due: the same as :meth:`rotate_keys` without ``force``."""
-        return await self.rotate_keys()
-
     async def prune(self) -> int:
-        """Drop expired sessions, refresh families and revocation entries everywhere (call
-        it periodically; TTL-based stores do most of it themselves)."""
+        """Drop expired sessions, refresh families and revocation entries everywhere, and the
+        event log's entries older than its retention (call it periodically)."""
         now = self.now()
-        count = await self.stores.sessions.prune(now)
+        count = await self.stores.log.prune(now - self.config.event_retention)
+        count += await self.stores.sessions.prune(now)
         count += await self.stores.refresh.prune(now)
         count += await self.stores.revocations.prune(now)
         count += self.revocations.prune(now)

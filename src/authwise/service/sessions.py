@@ -16,7 +16,7 @@ from authwise.core.sessions import (
 )
 from authwise.errors import InvalidSession
 from authwise.service.accounts import AccountsMixin
-from authwise.storage.base import AuditKind, SessionRecord, UserRecord
+from authwise.storage.base import AuditKind, Event, EventKind, SessionRecord, UserRecord
 
 __all__ = ["LoginResult", "SessionView", "SessionsMixin"]
 
@@ -119,20 +119,31 @@ class SessionsMixin(AccountsMixin):
             # _move_not_before), or a request later in this second would rotate it again.
             stamp = max(now, user.not_before)
             policy = self.config.sessions
-            rotated = await self.stores.sessions.rotate(
-                session.digest,
-                fresh.digest,
-                now=stamp,
-                expires_at=min(
-                    stamp + policy.idle_timeout, session.created_at + policy.absolute_timeout
-                ),
-            )
+            async with self._unit():
+                rotated = await self.stores.sessions.rotate(
+                    session.digest,
+                    fresh.digest,
+                    now=stamp,
+                    expires_at=min(
+                        stamp + policy.idle_timeout, session.created_at + policy.absolute_timeout
+                    ),
+                )
+                if rotated is not None:
+                    self._emit(
+                        Event(
+                            kind=EventKind.SESSION_ROTATED,
+                            at=now,
+                            user_id=user.id,
+                            sid=session.handle,
+                        )
+                    )
+                    await self._audit(
+                        AuditKind.SESSION_ROTATED,
+                        user_id=user.id,
+                        detail={"session": session.handle},
+                    )
             if rotated is None:
                 return await self._lost_rotation(session, user)
-            await self._sessions_ended([session])
-            await self._audit(
-                AuditKind.SESSION_ROTATED, user_id=user.id, detail={"session": session.handle}
-            )
             return SessionView(user, rotated, fresh.session_id)
         if decision.touch:
             await self.stores.sessions.touch(
@@ -150,9 +161,9 @@ class SessionsMixin(AccountsMixin):
         raise InvalidSession
 
     async def _drop_session(self, session: SessionRecord) -> None:
-        deleted = await self.stores.sessions.delete(session.digest)
-        if deleted is not None:
-            await self._sessions_ended([deleted])
+        # Timed out, or its user disabled (whose own event said so already): every process
+        # refuses it by itself, so this is tidying up and needs no event.
+        await self.stores.sessions.delete(session.digest)
 
     async def logout(self, session_id: str) -> bool:
         """End the session this cookie value names; False if there was none."""
@@ -160,13 +171,14 @@ class SessionsMixin(AccountsMixin):
             session = await self._find_session(session_id)
         except InvalidSession:
             return False
-        deleted = await self.stores.sessions.delete(session.digest)
-        if deleted is None:
-            return False
-        await self._sessions_ended([deleted])
-        await self._audit(
-            AuditKind.LOGOUT, user_id=deleted.user_id, detail={"session": deleted.handle}
-        )
+        async with self._unit():
+            deleted = await self.stores.sessions.delete(session.digest)
+            if deleted is None:
+                return False
+            self._sessions_ended([deleted], self.now())
+            await self._audit(
+                AuditKind.LOGOUT, user_id=deleted.user_id, detail={"session": deleted.handle}
+            )
         return True
 
     async def list_sessions(self, user_id: str) -> list[SessionRecord]:
@@ -185,16 +197,17 @@ class SessionsMixin(AccountsMixin):
         """End one of the user's sessions by its public handle; False if it is not theirs."""
         if not is_handle(handle):
             return False
-        deleted = await self.stores.sessions.delete_by_handle(user_id, handle)
-        if deleted is None:
-            return False
-        await self._sessions_ended([deleted])
-        await self._audit(
-            AuditKind.SESSION_REVOKED,
-            user_id=user_id,
-            actor_id=actor_id,
-            detail={"session": handle},
-        )
+        async with self._unit():
+            deleted = await self.stores.sessions.delete_by_handle(user_id, handle)
+            if deleted is None:
+                return False
+            self._sessions_ended([deleted], self.now())
+            await self._audit(
+                AuditKind.SESSION_REVOKED,
+                user_id=user_id,
+                actor_id=actor_id,
+                detail={"session": handle},
+            )
         return True
 
     async def revoke_sessions(
@@ -204,11 +217,12 @@ class SessionsMixin(AccountsMixin):
         sessions, the refresh families, and the access tokens minted so far (the kept session
         gets a new ID on its next request)."""
         now = self.now()
-        await self._move_not_before(user_id, now)
-        ended = await self._end_everything(user_id, now, keep_handle=keep_handle)
-        await self._audit(
-            AuditKind.SESSION_REVOKED,
-            user_id=user_id,
-            detail={"scope": "others" if keep_handle else "all"},
-        )
+        async with self._unit():
+            await self._move_not_before(user_id, now, EventKind.SESSIONS_REVOKED)
+            ended = await self._end_everything(user_id, now, keep_handle=keep_handle)
+            await self._audit(
+                AuditKind.SESSION_REVOKED,
+                user_id=user_id,
+                detail={"scope": "others" if keep_handle else "all"},
+            )
         return ended.sessions

@@ -30,6 +30,8 @@ from authwise.service.sessions import SessionsMixin
 from authwise.storage.base import (
     AuditKind,
     ClientRecord,
+    Event,
+    EventKind,
     RefreshFamily,
     RevocationKind,
     RevocationRecord,
@@ -211,14 +213,17 @@ class TokensMixin(SessionsMixin):
         await self._revoke_family(family.family_id, now)
 
     async def _revoke_family(self, family_id: str, now: int) -> bool:
-        revoked = await self.stores.refresh.revoke(family_id, now)
-        # The sid entry is added even if another request revoked the family first: it is
-        # idempotent, and this request must not return before the access tokens are revoked.
-        await self._revoke_sid(family_id, now)
-        if revoked is not None:
-            await self._audit(
-                AuditKind.REVOKED, user_id=revoked.user_id, detail={"family": family_id}
-            )
+        # One unit: the family, its sid entry and the event commit together. A family some
+        # other request revoked first has its event already (the unit applies it here too).
+        async with self._unit():
+            revoked = await self.stores.refresh.revoke(family_id, now)
+            if revoked is not None:
+                await self._revoke_sid(family_id, now, revoked.user_id)
+                await self._audit(
+                    AuditKind.REVOKED, user_id=revoked.user_id, detail={"family": family_id}
+                )
+        if revoked is None:
+            await self.tail.catch_up()
         return revoked is not None
 
     async def list_families(self, user_id: str) -> list[RefreshFamily]:
@@ -256,12 +261,22 @@ class TokensMixin(SessionsMixin):
         if jti is None:  # pragma: no cover - this server always mints a jti
             return
         expires_at = entry_expiry(int(access.exp), 0, self.config.leeway)
-        await self._revoke(
-            RevocationRecord(
-                kind=RevocationKind.JTI, key=jti, issuer=access.iss, expires_at=expires_at
+        async with self._unit():
+            await self._revoke(
+                RevocationRecord(
+                    kind=RevocationKind.JTI, key=jti, issuer=access.iss, expires_at=expires_at
+                )
             )
-        )
-        await self._audit(AuditKind.REVOKED, user_id=access.sub, detail={"jti": jti})
+            self._emit(
+                Event(
+                    kind=EventKind.TOKEN_REVOKED,
+                    at=now,
+                    user_id=access.sub,
+                    jti=jti,
+                    issuer=access.iss,
+                )
+            )
+            await self._audit(AuditKind.REVOKED, user_id=access.sub, detail={"jti": jti})
 
     def verify_access_token(self, token: str) -> AccessToken:
         """Verify one of this server's access tokens now, revocations included; raises a
