@@ -16,7 +16,11 @@ import httpx
 import jwt
 import pytest
 
+from authwise import KeySet
+from authwise.core.secevent import decode_security_event
+
 from .live import AUTHWISE, REPO, LiveServer, inherited_environ, live_server
+from .sse import messages, open_stream
 
 PASSWORD = "correct horse battery staple"
 
@@ -179,26 +183,35 @@ def test_revocation_stream_pushes_new_entries(live: LiveServer) -> None:
     ).json()
     sid = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]
     headers = {"Accept": "text/event-stream"}
-    with httpx.stream(
-        "GET", f"{live.url}/revocations", auth=auth, headers=headers, timeout=10
-    ) as stream:
+    keys = KeySet.from_jwks(httpx.get(f"{live.url}/.well-known/jwks.json").json())
+    client, stream = open_stream(live.url, auth)
+    try:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
-        lines = stream.iter_lines()
-        assert next(lines) == "event: snapshot"
-        assert next(lines).startswith("data: {")
+        events = messages(stream.iter_lines())
+        assert next(events).event == "reset"  # no Last-Event-ID: the whole retained log
         assert (
             httpx.post(
                 f"{live.url}/oauth/revoke", data={"token": tokens["refresh_token"]}
             ).status_code
             == 200
         )
-        events = []
-        for line in lines:
-            events.append(line)
-            if line.startswith("data: ") and sid in line:
+        issuer = live.url.replace("127.0.0.1", "localhost")
+        seen = []
+        for message in events:
+            if message.event != "set":
+                continue
+            event = decode_security_event(message.data, keys=keys, issuer=issuer, audience=auth[0])
+            assert message.id is not None
+            seen.append(int(message.id))
+            if (event.kind, event.sid) == ("session_revoked", sid):
                 break
-        assert "event: revoked" in events
+        # The retained log came first, in order, then the new entry.
+        assert seen == sorted(seen)
+        assert len(set(seen)) == len(seen)
+    finally:
+        stream.close()
+        client.close()
     unauthenticated = httpx.get(f"{live.url}/revocations", headers=headers)
     assert unauthenticated.status_code == 401
 

@@ -1,5 +1,5 @@
 """The in-process identity cache: a hit exactly when the session state machine would let the
-request through without the service, and coherence through the event bus."""
+request through without the service, and coherence through the event log."""
 
 from __future__ import annotations
 
@@ -10,14 +10,7 @@ from authwise.core import sessions as core_sessions
 from authwise.core.sessions import SessionPolicy
 from authwise.server.identity_cache import IdentityCache
 from authwise.service import SessionView
-from authwise.storage.base import (
-    BusEvent,
-    BusEventKind,
-    RevocationKind,
-    RevocationRecord,
-    SessionRecord,
-    UserRecord,
-)
+from authwise.storage.base import Event, EventKind, LogEntry, SessionRecord, UserRecord
 
 POLICY = SessionPolicy(idle_timeout=1800, absolute_timeout=8 * 3600, touch_interval=60)
 T0 = 1_800_000_000
@@ -37,6 +30,7 @@ def view(
     rotated_at: int = T0,
     not_before: int = 0,
     user_id: str = "u1",
+    handle: str = "h",
 ) -> SessionView:
     user = UserRecord(
         id=user_id,
@@ -48,7 +42,7 @@ def view(
     )
     session = SessionRecord(
         digest=b"d" * 32,
-        handle="h",
+        handle=handle,
         user_id=user_id,
         created_at=created_at,
         rotated_at=rotated_at,
@@ -93,26 +87,33 @@ def test_hit_exactly_when_the_state_machine_needs_no_service(
     assert hit == expected
 
 
-def test_events_drop_entries() -> None:
+def entry(kind: EventKind, **fields: object) -> LogEntry:
+    return LogEntry(1, Event(kind=kind, at=T0, **fields))  # type: ignore[arg-type]
+
+
+def test_log_entries_drop_what_they_make_stale() -> None:
     clock = Clock()
     cache = IdentityCache(POLICY, clock, ttl=30)
-    cache.put_session(b"a" * 32, view(user_id="u1"))
-    cache.put_session(b"b" * 32, view(user_id="u1"))
-    cache.put_session(b"c" * 32, view(user_id="u2"))
+    cache.put_session(b"a" * 32, view(user_id="u1", handle="ha"))
+    cache.put_session(b"b" * 32, view(user_id="u1", handle="hb"))
+    cache.put_session(b"c" * 32, view(user_id="u2", handle="hc"))
+    cache.put_session(b"d" * 32, view(user_id="u3", handle="hd"))
     cache.put_user(view(user_id="u2").user)
-    cache.on_event(BusEvent(kind=BusEventKind.SESSION_ENDED, key=(b"a" * 32).hex()))
+    cache.on_entry(entry(EventKind.SESSION_REVOKED, user_id="u1", sid="ha"))
     assert cache.session(b"a" * 32) is None
     assert cache.session(b"b" * 32) is not None
-    cache.on_event(BusEvent(kind=BusEventKind.USER_CHANGED, key="u1"))
+    cache.on_entry(entry(EventKind.SESSION_ROTATED, user_id="u1", sid="hb"))
     assert cache.session(b"b" * 32) is None
     assert cache.session(b"c" * 32) is not None
-    record = RevocationRecord(
-        kind=RevocationKind.USER, key="u2", expires_at=T0 + 900, not_before=T0
-    )
-    cache.on_event(BusEvent(kind=BusEventKind.REVOKED, key="u2", revocation=record))
+    cache.on_entry(entry(EventKind.CLAIMS_CHANGED, user_id="u2", not_before=T0 + 1))
     assert cache.session(b"c" * 32) is None
     assert cache.user("u2") is None
-    cache.on_event(BusEvent(kind=BusEventKind.SESSION_ENDED, key="not hex"))
+    # An entry about something not cached, or about nobody, changes nothing.
+    cache.on_entry(entry(EventKind.SESSION_REVOKED, user_id="u9", sid="unknown"))
+    cache.on_entry(entry(EventKind.KEYS_CHANGED))
+    assert cache.session(b"d" * 32) is not None
+    # A gap in the log: everything goes.
+    cache.on_entry(None)
     assert len(cache) == 0
 
 

@@ -121,7 +121,8 @@ async def open_service(settings: Settings) -> AsyncIterator[AuthService]:
 
     service = await build_service(settings)
     try:
-        await service.start()
+        # A command makes its change and exits: the servers apply it from the event log.
+        await service.start(follow=False)
         yield service
     finally:
         await service.close(close_stores=True)

@@ -62,16 +62,22 @@ MAINTENANCE_INTERVAL = 30.0
 
 
 async def build_service(settings: Settings) -> AuthService:
-    """Open the configured stores and build (not start) the service over them."""
+    """Open the configured stores and build (not start) the service over them; with
+    ``storage.redis_url``, its event tail also relays the log to the Redis stream."""
     kek = load_key_encryption_key(settings.storage)
     stores = await open_stores(settings)
-    return AuthService(
+    service = AuthService(
         stores,
         config=ServiceConfig.from_settings(settings),
         clock=system_clock,
         refresh_secret=derive_key(kek, "refresh-secret"),
         key_encryption_key=kek,
     )
+    if settings.storage.redis_url:
+        from authwise.storage.redis import RedisConnection, RedisEventStream
+
+        service.tail.relay = RedisEventStream(RedisConnection(settings.storage.redis_url))
+    return service
 
 
 def _error_handlers(ctx: ServerContext) -> dict[type[Exception] | int, object]:
@@ -175,13 +181,11 @@ def _context(
 
 async def _maintenance(service: AuthService) -> None:
     """Every half minute: advance the key ring when a rotation is due (and adopt one another
-    process made), pick up revocations made where no event could reach us (the CLI on a
-    deployment without Redis), and prune expired state."""
+    process made), and prune expired state and old entries of the event log."""
     while True:
         await asyncio.sleep(MAINTENANCE_INTERVAL)
         try:
             await service.reload_keys()
-            await service.refresh_revocations()
             await service.prune()
         except AuthwiseError as exc:
             log.warning("maintenance skipped: %s", exc.code)
@@ -209,8 +213,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx.subscription = service.subscribe(ctx.cache.on_entry)
         await service.start()
-        ctx.subscription = await service.subscribe(ctx.cache.on_event)
         task = asyncio.create_task(_maintenance(service))
         try:
             yield
@@ -218,7 +222,7 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await ctx.subscription.close()
+            ctx.subscription.close()
             await service.close(close_stores=close_stores)
 
     middleware = [

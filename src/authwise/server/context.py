@@ -13,7 +13,7 @@ from authwise.server.metrics import Metrics
 from authwise.server.pages import Pages
 from authwise.server.throttle import Throttle
 from authwise.service import AuthService
-from authwise.storage.base import Subscription
+from authwise.service.events import Subscription
 
 __all__ = ["ServerContext", "derive_key"]
 

@@ -1,10 +1,11 @@
 """The in-process cache that keeps ``GET /me`` off the stores, kept coherent by push.
 
-Two maps: validated sessions by the SHA-256 digest of their ID, and users by ID. The service
-publishes ``session_ended`` (a digest) and ``user_changed`` (a user ID) on its event bus for
-every logout, revocation, rotation, role, tenant or password change and every disabling; the
-cache drops the matching entries the moment the event arrives, in every process. A short TTL
-(``sessions.cache_ttl``) bounds the damage of an event that never arrives.
+Two maps: validated sessions by the SHA-256 digest of their ID (and by their public handle),
+and users by ID. Every logout, revocation, rotation, role, tenant or password change and every
+disabling is an entry of the event log, which every process applies (made by any process: the
+CLI, the admin API, another server); the cache drops the matching entries as it applies them,
+and everything after a gap in the log. A short TTL (``sessions.cache_ttl``) bounds the damage
+of anything else.
 
 A hit is re-decided by the pure session state machine at the current time: an entry whose
 session has timed out, must rotate, or is due for its sliding-renewal write goes back to the
@@ -19,13 +20,33 @@ from dataclasses import replace
 from authwise.core import sessions as core_sessions
 from authwise.core.sessions import SessionPolicy
 from authwise.service import SessionView
-from authwise.storage.base import BusEvent, BusEventKind, UserRecord
+from authwise.storage.base import EventKind, LogEntry, UserRecord
+
+_USER_EVENTS = frozenset(
+    {
+        EventKind.SESSIONS_REVOKED,
+        EventKind.CLAIMS_CHANGED,
+        EventKind.CREDENTIAL_CHANGED,
+        EventKind.ACCOUNT_DISABLED,
+        EventKind.ACCOUNT_ENABLED,
+    }
+)
+_SESSION_EVENTS = frozenset({EventKind.SESSION_REVOKED, EventKind.SESSION_ROTATED})
 
 __all__ = ["IdentityCache"]
 
 
 class IdentityCache:
-    __slots__ = ("_by_user", "_clock", "_policy", "_sessions", "_users", "maxsize", "ttl")
+    __slots__ = (
+        "_by_handle",
+        "_by_user",
+        "_clock",
+        "_policy",
+        "_sessions",
+        "_users",
+        "maxsize",
+        "ttl",
+    )
 
     def __init__(
         self,
@@ -42,6 +63,7 @@ class IdentityCache:
         self._sessions: dict[bytes, tuple[SessionView, float]] = {}
         self._users: dict[str, tuple[UserRecord, float]] = {}
         self._by_user: dict[str, set[bytes]] = {}
+        self._by_handle: dict[str, bytes] = {}
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -83,10 +105,13 @@ class IdentityCache:
             self._drop_session(next(iter(self._sessions)))
         self._sessions[digest] = (view, until)
         self._by_user.setdefault(view.user.id, set()).add(digest)
+        self._by_handle[session.handle] = digest
 
     def _drop_session(self, digest: bytes) -> None:
         entry = self._sessions.pop(digest, None)
         if entry is not None:
+            if self._by_handle.get(entry[0].session.handle) == digest:
+                del self._by_handle[entry[0].session.handle]
             digests = self._by_user.get(entry[0].user.id)
             if digests is not None:
                 digests.discard(digest)
@@ -118,26 +143,28 @@ class IdentityCache:
         for digest in list(self._by_user.get(user_id, ())):
             self._drop_session(digest)
 
-    def on_event(self, event: BusEvent) -> None:
-        """The event-bus handler."""
-        if event.kind is BusEventKind.SESSION_ENDED:
-            try:
-                self._drop_session(bytes.fromhex(event.key))
-            except ValueError:
-                return
-        elif event.kind is BusEventKind.USER_CHANGED:
-            self.forget_user(event.key)
-        elif (
-            event.kind is BusEventKind.REVOKED
-            and event.revocation is not None
-            and event.revocation.kind == "user"
-        ):
-            self.forget_user(event.revocation.key)
+    def forget_session(self, handle: str) -> None:
+        digest = self._by_handle.get(handle)
+        if digest is not None:
+            self._drop_session(digest)
+
+    def on_entry(self, entry: LogEntry | None) -> None:
+        """The event log's subscriber: drop what an entry makes stale (everything after a
+        gap)."""
+        if entry is None:
+            self.clear()
+            return
+        event = entry.event
+        if event.kind in _SESSION_EVENTS and event.sid is not None:
+            self.forget_session(event.sid)
+        if event.user_id is not None and (event.kind in _USER_EVENTS or event.not_before):
+            self.forget_user(event.user_id)
 
     def clear(self) -> None:
         self._sessions.clear()
         self._users.clear()
         self._by_user.clear()
+        self._by_handle.clear()
 
     def __len__(self) -> int:
         return len(self._sessions) + len(self._users)

@@ -3,8 +3,8 @@
 - ``memory://``: everything in this process (tests, demos; one worker only);
 - ``sqlite:///path`` (the default, in the data directory) or ``postgresql://...``: SQL for
   everything, migrated to the newest schema on start;
-- plus ``storage.redis_url``: sessions, revocations and the event bus move to Redis, which
-  is what lets several processes or hosts share state and push revocations to each other.
+- plus ``storage.redis_url``: rate-limit counters shared by every process, and a copy of the
+  event log as a Redis stream for verifiers (the log itself stays in SQL).
 """
 
 from __future__ import annotations
@@ -60,10 +60,6 @@ async def open_stores(settings: Settings, *, upgrade: bool = True) -> Stores:
         stores = await open_sql_stores(url)
     if settings.server.workers > 1 and not redis_url:
         raise StoresUnsupported(
-            "several workers need Redis (--redis-url) to share sessions and push revocations"
+            "several workers need Redis (--redis-url) to share the sign-in throttle's counters"
         )
-    if redis_url:
-        from authwise.storage.redis import open_redis_stores
-
-        stores = await open_redis_stores(redis_url, stores)
     return stores

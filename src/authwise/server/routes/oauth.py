@@ -168,12 +168,18 @@ def routes(ctx: ServerContext) -> list[Route]:
         return json_response(result, headers=NO_STORE)
 
     async def revocations(request: Request) -> Response:
-        await _client(ctx, request, required=True)
+        client = await _client(ctx, request, required=True)
+        assert client is not None  # noqa: S101 - required=True raises instead
         if "text/event-stream" in request.headers.get("accept", ""):
-            return await revocation_stream(ctx)
+            return await revocation_stream(ctx, request, client)
         now = service.now()
+        position = await service.stores.log.head()
         entries = await service.live_revocations(now)
-        body = {"now": now, "entries": [entry.to_dict() for entry in entries]}
+        body = {
+            "now": now,
+            "position": position,
+            "entries": [entry.to_dict() for entry in entries],
+        }
         return json_response(body, headers={"Cache-Control": "no-store"})
 
     return [
