@@ -96,7 +96,7 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
     before = await inspect_db(url, schema)
     assert "ix_audit_events_user_id_id" not in before["audit_indexes"]
     # The diff at 0001 is exactly what the later revisions add: the audit index (0002), the
-    # event log and its counter (0004).
+    # event log, its counter and the poll receivers' cursors (0004).
     added = sorted(
         (d[0], d[1].name if d[0] == "add_table" else d[1].table.name) for d in before["diff"]
     )
@@ -105,6 +105,7 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
         ("add_index", "events"),
         ("add_table", "event_counter"),
         ("add_table", "events"),
+        ("add_table", "receivers"),
     ]
 
     stores = await open_sql_stores(url, schema=schema)

@@ -50,7 +50,7 @@ from authwise.server.identity_cache import IdentityCache
 from authwise.server.metrics import Metrics, MetricsMiddleware
 from authwise.server.pages import Pages
 from authwise.server.responses import ApiError, error_response
-from authwise.server.routes import admin, oauth, ops, pages, sessions
+from authwise.server.routes import admin, oauth, ops, pages, sessions, ssf
 from authwise.server.stores import open_stores
 from authwise.server.throttle import Throttle
 from authwise.service import AuthService, ServiceConfig, system_clock
@@ -146,6 +146,7 @@ def _routes(ctx: ServerContext) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *sessions.routes(ctx, auth),
         *oauth.routes(ctx),
+        *ssf.routes(ctx),
         *admin.routes(ctx, auth),
         *ops.routes(ctx),
         *pages.routes(ctx, auth),

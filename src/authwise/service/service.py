@@ -4,12 +4,14 @@ call for everything stateful."""
 from __future__ import annotations
 
 import contextlib
+import functools
 
 from authwise.core.keyring import KeyRing
 from authwise.core.keys import PrivateKey
 from authwise.core.secevent import encode_security_event
 from authwise.errors import AuthwiseError
 from authwise.service._base import log
+from authwise.service.delivery import PollDelivery
 from authwise.service.events import EventHandler, Subscription
 from authwise.service.tokens import TokensMixin
 from authwise.storage.base import Event, EventKind, RevocationRecord
@@ -74,6 +76,11 @@ class AuthService(TokensMixin):
         on (made by any process), or ``None`` after entries were lost to pruning, until the
         subscription is closed. The handler must not block."""
         return self.tail.subscribe(handler)
+
+    @functools.cached_property
+    def delivery(self) -> PollDelivery:
+        """Poll delivery of the log to outside receivers (RFC 8936)."""
+        return PollDelivery(self)
 
     def security_event(self, event: Event, *, audience: str | None) -> bytes:
         """``event`` as a Security Event Token signed by the active key (its ``kid`` is in the

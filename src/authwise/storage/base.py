@@ -50,6 +50,8 @@ __all__ = [
     "KeyStore",
     "LogEntry",
     "LogWatch",
+    "ReceiverCursor",
+    "ReceiverStore",
     "RefreshFamily",
     "RefreshStore",
     "RevocationKind",
@@ -547,6 +549,26 @@ class EventLog(Protocol):
         """Start watching for appends made by any process."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiverCursor:
+    """Where a poll receiver (RFC 8936) stands in the log."""
+
+    position: int
+    """Every delivered entry up to this sequence number is acknowledged."""
+    acked: frozenset[int] = frozenset()
+    """Entries after ``position`` acknowledged out of order (never sent again)."""
+
+
+class ReceiverStore(Protocol):
+    """Poll receivers' acknowledgements, shared by every server process."""
+
+    async def get(self, client_id: str) -> ReceiverCursor | None: ...
+
+    async def save(self, client_id: str, cursor: ReceiverCursor, *, now: int) -> None:
+        """Replace the client's cursor (a receiver polls one request at a time; the last
+        acknowledgement wins)."""
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -567,6 +589,7 @@ class Stores:
     keys: KeyStore
     clients: ClientStore
     log: EventLog
+    receivers: ReceiverStore
     transaction: Callable[[], AbstractAsyncContextManager[None]]
     """One atomic unit of work: every store call of this bundle made inside it (in this task)
     commits together, or not at all."""

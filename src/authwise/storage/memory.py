@@ -24,6 +24,7 @@ from authwise.storage.base import (
     KeyRecord,
     KeyRingSnapshot,
     LogEntry,
+    ReceiverCursor,
     RefreshFamily,
     RevocationRecord,
     SessionRecord,
@@ -37,6 +38,7 @@ __all__ = [
     "MemoryClientStore",
     "MemoryEventLog",
     "MemoryKeyStore",
+    "MemoryReceiverStore",
     "MemoryRefreshStore",
     "MemoryRevocationStore",
     "MemorySessionStore",
@@ -395,6 +397,17 @@ class MemoryEventLog:
         return _MemoryWatch(self)
 
 
+class MemoryReceiverStore:
+    def __init__(self) -> None:
+        self._cursors: dict[str, ReceiverCursor] = {}
+
+    async def get(self, client_id: str) -> ReceiverCursor | None:
+        return self._cursors.get(client_id)
+
+    async def save(self, client_id: str, cursor: ReceiverCursor, *, now: int) -> None:
+        self._cursors[client_id] = cursor
+
+
 @contextlib.asynccontextmanager
 async def _no_transaction() -> AsyncIterator[None]:
     # One process and no crash to survive: each store call is atomic on its own, and a unit
@@ -413,5 +426,6 @@ def memory_stores() -> Stores:
         keys=MemoryKeyStore(),
         clients=MemoryClientStore(),
         log=MemoryEventLog(),
+        receivers=MemoryReceiverStore(),
         transaction=_no_transaction,
     )

@@ -24,7 +24,7 @@ from authwise.server.responses import NO_STORE, ApiError, json_response
 from authwise.server.routes.revocations import revocation_stream
 from authwise.storage.base import ClientRecord
 
-__all__ = ["routes"]
+__all__ = ["client_from_basic", "routes"]
 
 _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="authwise"'}
 _TOKEN_HINTS = frozenset({"access_token", "refresh_token"})
@@ -37,7 +37,9 @@ def _oauth_error(
     return ApiError(status, code, message, headers)
 
 
-async def _client(ctx: ServerContext, request: Request, *, required: bool) -> ClientRecord | None:
+async def client_from_basic(
+    ctx: ServerContext, request: Request, *, required: bool
+) -> ClientRecord | None:
     """HTTP Basic client authentication (RFC 6749 section 2.3.1: form-encoded id and secret)."""
     header = request.headers.get("authorization")
     if header is None:
@@ -156,19 +158,19 @@ def routes(ctx: ServerContext) -> list[Route]:
         return token
 
     async def revoke(request: Request) -> Response:
-        await _client(ctx, request, required=False)
+        await client_from_basic(ctx, request, required=False)
         fields = await read_fields(request, limit, json=False)
         await service.revoke_token(_token_field(fields))
         return Response(status_code=200, headers=NO_STORE)
 
     async def introspect(request: Request) -> Response:
-        await _client(ctx, request, required=True)
+        await client_from_basic(ctx, request, required=True)
         fields = await read_fields(request, limit, json=False)
         result = await service.introspect(_token_field(fields))
         return json_response(result, headers=NO_STORE)
 
     async def revocations(request: Request) -> Response:
-        client = await _client(ctx, request, required=True)
+        client = await client_from_basic(ctx, request, required=True)
         assert client is not None  # noqa: S101 - required=True raises instead
         if "text/event-stream" in request.headers.get("accept", ""):
             return await revocation_stream(ctx, request, client)

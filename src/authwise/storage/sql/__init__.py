@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from authwise.storage.base import Stores
 from authwise.storage.sql._accounts import SqlAuditStore, SqlClientStore, SqlKeyStore, SqlUserStore
 from authwise.storage.sql._engine import Database, normalize_url
-from authwise.storage.sql._events import SqlEventLog
+from authwise.storage.sql._events import SqlEventLog, SqlReceiverStore
 from authwise.storage.sql._state import SqlRefreshStore, SqlRevocationStore, SqlSessionStore
 from authwise.storage.sql.migrate import current_revision, head_revision, upgrade
 
@@ -27,6 +27,7 @@ __all__ = [
     "SqlClientStore",
     "SqlEventLog",
     "SqlKeyStore",
+    "SqlReceiverStore",
     "SqlRefreshStore",
     "SqlRevocationStore",
     "SqlSessionStore",
@@ -50,6 +51,7 @@ def sql_stores(db: Database) -> Stores:
         keys=SqlKeyStore(db),
         clients=SqlClientStore(db),
         log=SqlEventLog(db),
+        receivers=SqlReceiverStore(db),
         transaction=db.transaction,
     )
 

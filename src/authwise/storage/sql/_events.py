@@ -29,11 +29,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 
-from authwise.storage.base import Event, EventKind, LogEntry
+from authwise.storage.base import Event, EventKind, LogEntry, ReceiverCursor
 from authwise.storage.sql._engine import SqlStore
-from authwise.storage.sql.schema import event_counter, events
+from authwise.storage.sql.schema import event_counter, events, receivers
 
-__all__ = ["SqlEventLog"]
+__all__ = ["SqlEventLog", "SqlReceiverStore"]
 
 log = logging.getLogger("authwise.storage")
 
@@ -210,3 +210,27 @@ class SqlEventLog(SqlStore):
             return _SqliteWatch(path, self.poll_interval)
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return _PgWatch(dsn, self.channel, PG_SAFETY_POLL)
+
+
+class SqlReceiverStore(SqlStore):
+    async def get(self, client_id: str) -> ReceiverCursor | None:
+        query = select(receivers).where(receivers.c.client_id == client_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return ReceiverCursor(row["position"], frozenset(orjson.loads(row["acked"])))
+
+    async def save(self, client_id: str, cursor: ReceiverCursor, *, now: int) -> None:
+        upsert: Any = sqlite_insert if self._db.is_sqlite else pg_insert
+        values = {
+            "position": cursor.position,
+            "acked": orjson.dumps(sorted(cursor.acked)).decode(),
+            "updated_at": now,
+        }
+        statement = upsert(receivers).values(client_id=client_id, **values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[receivers.c.client_id], set_=values
+        )
+        async with self._db.write() as conn:
+            await conn.execute(statement)

@@ -32,6 +32,7 @@ __all__ = [
     "events",
     "keyring",
     "metadata",
+    "receivers",
     "refresh_families",
     "refresh_tokens",
     "revocations",
@@ -184,4 +185,15 @@ event_counter = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
+)
+
+# Revision 0004 too: each RFC 8936 poll receiver's acknowledged position (and the entries
+# after it acknowledged out of order, as a JSON list).
+receivers = Table(
+    "receivers",
+    metadata,
+    Column("client_id", String(), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("acked", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""The event log: every change other processes must hear of, numbered densely in commit order.
+"""The event log: every change other processes must hear of, numbered densely in commit order;
+and the poll receivers' acknowledged positions.
 
 Revision ID: 0004
 Revises: 0002
@@ -40,9 +41,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_event_counter"),
     )
     op.execute("INSERT INTO event_counter (id, seq) VALUES (1, 0)")
+    op.create_table(
+        "receivers",
+        sa.Column("client_id", sa.String(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("acked", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("client_id", name="pk_receivers"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("receivers")
     op.drop_table("event_counter")
     op.drop_index("ix_events_at", table_name="events")
     op.drop_table("events")
