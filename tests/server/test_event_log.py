@@ -9,9 +9,13 @@ Nothing here waits for a cache to expire: the session caches of these servers li
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import sqlite3
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -219,3 +223,57 @@ def test_e02_a_verifier_past_the_retention_starts_over(live: LiveServer) -> None
     assert seqs == sorted(seqs)
     assert position + 2 in seqs
     assert min(seqs) > position + 1
+
+
+def test_e04_sigkill_never_leaves_a_change_without_its_event(tmp_path: Path) -> None:
+    """Role changes through the admin API while the server is killed (SIGKILL): afterwards
+    every acknowledged change has its entry in the log, every entry's change is in the users
+    table, and the last entry says what the table says."""
+    data = tmp_path / "data"
+    with live_server(data, "--dev") as live:
+        env = dict(live.env)
+        cli(env, "users", "create", "root", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+        cli(env, "users", "create", "alice", "--password-stdin", stdin=PASSWORD)
+        admin = Person(live.url, "root")
+        users = admin.browser.get("/admin/users").json()["users"]
+        alice_id = next(u["id"] for u in users if u["username"] == "alice")
+        acknowledged: list[str] = []
+        sent: list[str] = []
+
+        def hammer() -> None:
+            for i in range(100_000):
+                role = f"r{i}"
+                sent.append(role)
+                try:
+                    r = admin.browser.patch(f"/admin/users/{alice_id}", json={"roles": [role]})
+                except httpx.TransportError:
+                    return
+                if r.status_code != 200:
+                    return
+                acknowledged.append(role)
+
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 20:
+            assert time.monotonic() < deadline, "the server did not keep up"
+            time.sleep(0.01)
+        assert live.process is not None
+        live.process.send_signal(signal.SIGKILL)
+        worker.join(30)
+        admin.browser.close()
+    with sqlite3.connect(data / "authwise.db") as db:
+        (roles_json,) = db.execute("SELECT roles FROM users WHERE id = ?", (alice_id,)).fetchone()
+        logged = [
+            json.loads(row[0])["roles"]
+            for row in db.execute(
+                "SELECT data FROM events WHERE kind = 'claims_changed' AND user_id = ? "
+                "ORDER BY seq",
+                (alice_id,),
+            )
+        ]
+    logged_roles = [roles[0] for roles in logged]
+    assert set(acknowledged) <= set(logged_roles)
+    # At most the one change in flight when the server died committed without an answer.
+    assert set(logged_roles) - set(acknowledged) <= set(sent[len(acknowledged) :][:1])
+    assert logged[-1] == json.loads(roles_json)
