@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import stat
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -127,6 +128,75 @@ def test_cli_admin_reaches_the_running_server(live: LiveServer) -> None:
     r = httpx.get(f"{live.url}/revocations", auth=(client_id.group(1), secret.group(1)))
     assert r.status_code == 200
     assert cli(live, "users", "disable", "nobody").returncode == 1
+
+    # A role change and a disable, each against a session and an access token minted before.
+    # Without Redis no event reaches the server from the CLI process: the server sees the
+    # change when its identity cache entry expires (sessions.cache_ttl, 5 s) and its half-
+    # minute maintenance reloads the revocations, so the test waits up to 35 s. The durable
+    # event log will make both immediate. The two users change together to wait only once.
+    for name in ("cli-promoted", "cli-disabled"):
+        made = cli(
+            live,
+            "users",
+            "create",
+            name,
+            "--role",
+            "reader",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+        assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=live.url) as promoted, httpx.Client(base_url=live.url) as disabled:
+        promoted_bearer = _sign_in(live, promoted, "cli-promoted")
+        disabled_bearer = _sign_in(live, disabled, "cli-disabled")
+        for client in (promoted, disabled):
+            assert client.get("/me").json()["roles"] == ["reader"]
+        cookies_before = dict(promoted.cookies)
+        changed = cli(live, "users", "set-roles", "cli-promoted", "editor")
+        assert changed.returncode == 0, changed.stderr
+        assert cli(live, "users", "disable", "cli-disabled").returncode == 0
+        arrived = _poll(
+            lambda: {
+                "promoted session": promoted.get("/me").json().get("roles") == ["editor"],
+                "promoted bearer": _me_status(live, promoted_bearer) == 401,
+                "disabled session": disabled.get("/me").status_code == 401,
+                "disabled bearer": _me_status(live, disabled_bearer) == 401,
+            },
+            within=35,
+        )
+        assert all(arrived.values()), arrived
+        # The promoted session survives its role change, under a new ID (no fixation).
+        assert promoted.get("/me").json()["auth_method"] == "session"
+        assert dict(promoted.cookies) != cookies_before
+
+
+def _sign_in(live: LiveServer, client: httpx.Client, username: str) -> str:
+    """Give ``client`` a session cookie for ``username``; a separate access token for them."""
+    r = client.post("/session", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    r = httpx.post(
+        f"{live.url}/oauth/token",
+        data={"grant_type": "password", "username": username, "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    access: str = r.json()["access_token"]
+    assert _me_status(live, access) == 200
+    return access
+
+
+def _me_status(live: LiveServer, access: str) -> int:
+    return httpx.get(f"{live.url}/me", headers={"Authorization": f"Bearer {access}"}).status_code
+
+
+def _poll(check: Callable[[], dict[str, bool]], *, within: float) -> dict[str, bool]:
+    """``check()`` again every quarter second until all it reports holds or ``within``
+    seconds pass; its last report."""
+    deadline = time.monotonic() + within
+    while True:
+        report = check()
+        if all(report.values()) or time.monotonic() > deadline:
+            return report
+        time.sleep(0.25)
 
 
 def test_uvicorn_answers_with_generic_errors(live: LiveServer) -> None:
