@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import secrets
+import sys
 import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import argon2
 import pytest
+import redis.asyncio as aioredis
 
 from authwise.config.settings import Settings
 from authwise.core.accounts import HashParams
@@ -26,8 +33,66 @@ from authwise.errors import (
 )
 from authwise.service import AuthService, PasswordHasher, ServiceConfig
 from authwise.storage.base import AuditKind, BusEvent, BusEventKind, Stores, UserRecord
+from authwise.storage.redis import open_redis_stores
+from authwise.storage.sql import open_sql_stores, upgrade
 
+from ..conftest import REDIS_URL
+from ..storage.backends import redis_cleanup
 from .conftest import AUDIENCE, ISSUER, PASSWORD, Clock, make_config, make_service
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SharedStores:
+    """Stores over one SQLite file and one Redis key prefix, which another OS process can open
+    too (:mod:`tests.state.other_process`)."""
+
+    database_url: str
+    prefix: str
+    stores: Stores
+
+    async def in_another_process(self, action: str, clock: Clock, *, stdin: str = "") -> str:
+        """Run ``action`` in a fresh Python process over the same stores; its stdout."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.state.other_process",
+            action,
+            self.database_url,
+            REDIS_URL,
+            self.prefix,
+            str(clock()),
+            cwd=REPO,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+
+@pytest.fixture
+async def shared(tmp_path: Path) -> AsyncIterator[SharedStores]:
+    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    await upgrade(database_url)
+    prefix = f"awt{secrets.token_hex(6)}"
+    stores = await open_redis_stores(REDIS_URL, await open_sql_stores(database_url), prefix=prefix)
+    yield SharedStores(database_url, prefix, stores)
+    await stores.aclose()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await redis_cleanup(client, prefix)
+    await client.aclose()
+
+
+async def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (an event from another process arrives when it
+    arrives); fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the other process's change did not arrive"
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -381,22 +446,33 @@ async def test_retiring_a_compromised_key(service: AuthService, stores: Stores) 
 
 
 async def test_a_revocation_reaches_another_process_through_the_bus(
-    service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
+    shared: SharedStores, clock: Clock
 ) -> None:
-    other = make_service(stores, clock)
-    await other.start()
-    tokens = await service.password_grant("alice", PASSWORD)
-    other.verify_access_token(tokens.access_token)
-    await service.revoke_token(tokens.refresh_token)
-    with pytest.raises(RevokedToken):
-        other.verify_access_token(tokens.access_token)
+    """Another OS process revokes; this one learns it from the Redis bus alone (nothing here
+    reloads the revocations from the store)."""
+    here = make_service(shared.stores, clock)
+    await here.start()
+    await here.register("alice", PASSWORD)
+    tokens = await here.password_grant("alice", PASSWORD)
+    here.verify_access_token(tokens.access_token)
+    await shared.in_another_process("revoke", clock, stdin=tokens.refresh_token)
+    await eventually(lambda: _refused(here, tokens.access_token))
     # A process started later loads the live entries from the store.
-    late = make_service(stores, clock)
+    late = make_service(shared.stores, clock)
     await late.start()
     with pytest.raises(RevokedToken):
         late.verify_access_token(tokens.access_token)
-    await other.close()
-    await other.close()
+    await here.close()
+    await here.close()
+    await late.close()
+
+
+def _refused(service: AuthService, token: str) -> bool:
+    try:
+        service.verify_access_token(token)
+    except RevokedToken:
+        return True
+    return False
 
 
 async def test_prune_forgets_what_can_no_longer_matter(
@@ -445,13 +521,17 @@ def test_config_from_settings() -> None:
 
 
 async def test_other_processes_reload_the_ring_after_a_rotation(
-    service: AuthService, stores: Stores, clock: Clock
+    shared: SharedStores, clock: Clock
 ) -> None:
-    other = make_service(stores, clock)
-    await other.start()
-    ring = await service.rotate_keys(force=True)
-    await other.close()  # waits for the reload the keys_changed event started
-    assert other.key_ring.active.kid == ring.active.kid
+    """Another OS process rotates the keys; this one adopts the new ring on the bus event
+    (it has no periodic reload)."""
+    here = make_service(shared.stores, clock)
+    await here.start()
+    before = here.key_ring.active.kid
+    rotated = (await shared.in_another_process("rotate", clock)).strip()
+    assert rotated != before
+    await eventually(lambda: here.key_ring.active.kid == rotated)
+    await here.close()
 
 
 async def test_a_failed_reload_is_logged_not_raised(
