@@ -96,6 +96,8 @@ async def test_unknown_audience_is_invalid_target_on_both_grants(server: Server)
     grants = [
         {"grant_type": "password", "username": ALICE[0], "password": ALICE[1]},
         {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        # Refused before the password is checked: a wrong one gets the same answer.
+        {"grant_type": "password", "username": ALICE[0], "password": "wrong"},
     ]
     for data in grants:
         r = await server.client.post("/oauth/token", data={**data, "audience": "elsewhere"})
