@@ -76,26 +76,36 @@ class TokenError(AuthwiseError):
 
 
 class MalformedToken(TokenError):
+    """Not a strict compact JWS, or a part that is not valid base64url or JSON."""
+
     code = "malformed"
     message = "malformed token"
 
 
 class UnsupportedToken(TokenError):
+    """A header we refuse: an algorithm, ``crit``, ``typ``, a key named by the token, ``b64``."""
+
     code = "unsupported"
     message = "unsupported token"
 
 
 class UnknownKey(TokenError):
+    """No trusted key for the token's ``kid``, or no ``kid`` at all."""
+
     code = "unknown_key"
     message = "unknown signing key"
 
 
 class BadSignature(TokenError):
+    """The signature does not verify under the key the header selects."""
+
     code = "bad_signature"
     message = "bad signature"
 
 
 class InvalidClaim(TokenError):
+    """A claim failed validation; ``claim`` names it."""
+
     code = "invalid_claim"
     message = "invalid claim"
 
@@ -105,6 +115,8 @@ class InvalidClaim(TokenError):
 
 
 class ExpiredToken(InvalidClaim):
+    """``exp`` has passed (beyond the leeway)."""
+
     code = "expired"
     message = "token expired"
 
@@ -113,16 +125,22 @@ class ExpiredToken(InvalidClaim):
 
 
 class NotYetValid(InvalidClaim):
+    """``nbf`` or ``iat`` lies in the future (beyond the leeway)."""
+
     code = "not_yet_valid"
     message = "token not yet valid"
 
 
 class RevokedToken(InvalidClaim):
+    """Revoked by ``sid``, by ``iss`` + ``jti`` or by the user's not-before (``claim``: which)."""
+
     code = "revoked"
     message = "token revoked"
 
 
 class InvalidKey(AuthwiseError):
+    """A key or JWK (Set) we refuse to use: weak, of the wrong type or curve, malformed."""
+
     code = "invalid_key"
     message = "invalid key"
 
@@ -151,6 +169,8 @@ class InvalidInput(AuthwiseError):
 
 
 class InvalidTarget(InvalidInput):
+    """An audience we do not mint tokens for (RFC 8707 ``invalid_target``)."""
+
     code = "invalid_target"
     message = "unknown audience"
 
@@ -159,6 +179,8 @@ class InvalidTarget(InvalidInput):
 
 
 class NotFound(AuthwiseError):
+    """No such user, session or client."""
+
     code = "not_found"
     message = "not found"
 
@@ -171,6 +193,8 @@ class AuthenticationFailed(AuthwiseError):
 
 
 class InvalidSession(AuthwiseError):
+    """An unknown, expired or ended session."""
+
     code = "invalid_session"
     message = "invalid session"
 
@@ -183,11 +207,15 @@ class InvalidGrant(AuthwiseError):
 
 
 class InvalidClient(AuthwiseError):
+    """Client authentication failed (RFC 6749 ``invalid_client``)."""
+
     code = "invalid_client"
     message = "client authentication failed"
 
 
 class StorageError(AuthwiseError):
+    """A store failed."""
+
     code = "storage_error"
     message = "storage error"
 

@@ -132,6 +132,59 @@ def test_cli_admin_reaches_the_running_server(live: LiveServer) -> None:
     assert r.status_code == 200
     assert cli(live, "users", "disable", "nobody").returncode == 1
 
+    # A role change and a disable, each against a session and an access token minted before:
+    # the CLI commits each with its event, and the running server (SQLite, no Redis) applies
+    # it from the log before the next request, though the cached session would live 5 s more.
+    for name in ("cli-promoted", "cli-disabled"):
+        made = cli(
+            live,
+            "users",
+            "create",
+            name,
+            "--role",
+            "reader",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+        assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=live.url) as promoted, httpx.Client(base_url=live.url) as disabled:
+        promoted_bearer = _sign_in(live, promoted, "cli-promoted")
+        disabled_bearer = _sign_in(live, disabled, "cli-disabled")
+        for client in (promoted, disabled):
+            assert client.get("/me").json()["roles"] == ["reader"]
+        cookies_before = dict(promoted.cookies)
+        changed = cli(live, "users", "set-roles", "cli-promoted", "editor")
+        assert changed.returncode == 0, changed.stderr
+        assert cli(live, "users", "disable", "cli-disabled").returncode == 0
+        arrived = {
+            "promoted session": promoted.get("/me").json().get("roles") == ["editor"],
+            "promoted bearer": _me_status(live, promoted_bearer) == 401,
+            "disabled session": disabled.get("/me").status_code == 401,
+            "disabled bearer": _me_status(live, disabled_bearer) == 401,
+        }
+        assert all(arrived.values()), arrived
+        # The promoted session survives its role change, under a new ID (no fixation).
+        assert promoted.get("/me").json()["auth_method"] == "session"
+        assert dict(promoted.cookies) != cookies_before
+
+
+def _sign_in(live: LiveServer, client: httpx.Client, username: str) -> str:
+    """Give ``client`` a session cookie for ``username``; a separate access token for them."""
+    r = client.post("/session", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    r = httpx.post(
+        f"{live.url}/oauth/token",
+        data={"grant_type": "password", "username": username, "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    access: str = r.json()["access_token"]
+    assert _me_status(live, access) == 200
+    return access
+
+
+def _me_status(live: LiveServer, access: str) -> int:
+    return httpx.get(f"{live.url}/me", headers={"Authorization": f"Bearer {access}"}).status_code
+
 
 def test_uvicorn_answers_with_generic_errors(live: LiveServer) -> None:
     r = httpx.post(

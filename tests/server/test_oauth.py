@@ -91,6 +91,26 @@ async def test_token_errors_follow_rfc6749(server: Server) -> None:
     assert r.json()["error"] == "method_not_allowed"
 
 
+async def test_unknown_audience_is_invalid_target_on_both_grants(server: Server) -> None:
+    first = await server.tokens(*ALICE)
+    grants = [
+        {"grant_type": "password", "username": ALICE[0], "password": ALICE[1]},
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        # Refused before the password is checked: a wrong one gets the same answer.
+        {"grant_type": "password", "username": ALICE[0], "password": "wrong"},
+    ]
+    for data in grants:
+        r = await server.client.post("/oauth/token", data={**data, "audience": "elsewhere"})
+        assert r.status_code == 400, data
+        assert r.json()["error"] == "invalid_target", data  # RFC 8707 section 2
+        assert r.headers["cache-control"] == "no-store", data
+        assert r.headers["pragma"] == "no-cache", data
+    # The refused refresh changed nothing: the same token still rotates, for the known audience.
+    r = await server.client.post("/oauth/token", data={**grants[1], "audience": BASE})
+    assert r.status_code == 200
+    assert decode_unverified(r.json()["access_token"]).payload["aud"] == BASE
+
+
 async def test_refresh_rotates_and_reuse_revokes_the_family(server: Server) -> None:
     first = await server.tokens(*ALICE)
     r = await server.client.post(

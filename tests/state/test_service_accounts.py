@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import sys
 import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import argon2
 import pytest
@@ -26,9 +30,48 @@ from authwise.errors import (
 )
 from authwise.service import AuthService, PasswordHasher, ServiceConfig
 from authwise.storage.base import AuditKind, EventKind, LogEntry, Stores, UserRecord
+from authwise.storage.sql import open_sql_stores, upgrade
 from tests.storage.conftest import eventually
 
 from .conftest import AUDIENCE, ISSUER, PASSWORD, Clock, make_config, make_service
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SharedStores:
+    """Stores over one SQLite file, which another OS process can open too
+    (:mod:`tests.state.other_process`)."""
+
+    database_url: str
+    stores: Stores
+
+    async def in_another_process(self, action: str, clock: Clock, *, stdin: str = "") -> str:
+        """Run ``action`` in a fresh Python process over the same stores; its stdout."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.state.other_process",
+            action,
+            self.database_url,
+            str(clock()),
+            cwd=REPO,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+
+@pytest.fixture
+async def shared(tmp_path: Path) -> AsyncIterator[SharedStores]:
+    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    await upgrade(database_url)
+    stores = await open_sql_stores(database_url)
+    yield SharedStores(database_url, stores)
+    await stores.aclose()
 
 
 @pytest.fixture
@@ -381,31 +424,33 @@ async def test_retiring_a_compromised_key(service: AuthService, stores: Stores) 
     assert old not in (await service.reload_keys()).verification_keys()
 
 
-async def test_a_revocation_reaches_another_process_through_the_bus(
-    service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
+async def test_a_revocation_reaches_another_process_through_the_log(
+    shared: SharedStores, clock: Clock
 ) -> None:
-    other = make_service(stores, clock)
-    await other.start()
-    tokens = await service.password_grant("alice", PASSWORD)
-    other.verify_access_token(tokens.access_token)
-    await service.revoke_token(tokens.refresh_token)
-
-    def other_refuses() -> bool:
-        try:
-            other.verify_access_token(tokens.access_token)
-        except RevokedToken:
-            return True
-        return False
-
-    # The other service follows the log in its own task, woken by the append.
-    await eventually(other_refuses)
+    """Another OS process revokes; this one learns it by following the event log."""
+    here = make_service(shared.stores, clock)
+    await here.start()
+    await here.register("alice", PASSWORD)
+    tokens = await here.password_grant("alice", PASSWORD)
+    here.verify_access_token(tokens.access_token)
+    await shared.in_another_process("revoke", clock, stdin=tokens.refresh_token)
+    await eventually(lambda: _refused(here, tokens.access_token), limit=10)
     # A process started later loads the live entries from the store.
-    late = make_service(stores, clock)
+    late = make_service(shared.stores, clock)
     await late.start()
     with pytest.raises(RevokedToken):
         late.verify_access_token(tokens.access_token)
-    await other.close()
-    await other.close()
+    await here.close()
+    await here.close()
+    await late.close()
+
+
+def _refused(service: AuthService, token: str) -> bool:
+    try:
+        service.verify_access_token(token)
+    except RevokedToken:
+        return True
+    return False
 
 
 async def test_prune_forgets_what_can_no_longer_matter(
@@ -455,13 +500,17 @@ def test_config_from_settings() -> None:
 
 
 async def test_other_processes_reload_the_ring_after_a_rotation(
-    service: AuthService, stores: Stores, clock: Clock
+    shared: SharedStores, clock: Clock
 ) -> None:
-    other = make_service(stores, clock)
-    await other.start()
-    ring = await service.rotate_keys(force=True)
-    await other.close()  # waits for the reload the keys_changed event started
-    assert other.key_ring.active.kid == ring.active.kid
+    """Another OS process rotates the keys; this one adopts the new ring from the log's
+    keys_changed event (it has no periodic reload)."""
+    here = make_service(shared.stores, clock)
+    await here.start()
+    before = here.key_ring.active.kid
+    rotated = (await shared.in_another_process("rotate", clock)).strip()
+    assert rotated != before
+    await eventually(lambda: here.key_ring.active.kid == rotated, limit=10)
+    await here.close()
 
 
 async def test_a_failed_reload_is_logged_not_raised(

@@ -64,6 +64,17 @@ async def test_audiences_are_limited_to_the_configured_ones(
         await service.refresh(other.refresh_token, audience="https://evil.example")
 
 
+async def test_an_unknown_audience_is_refused_before_the_password_is_checked(
+    service: AuthService, alice: UserRecord
+) -> None:
+    before = await service.audit_events()
+    for password in (PASSWORD, "wrong password"):
+        with pytest.raises(InvalidTarget):
+            await service.password_grant("alice", password, audience="https://evil.example")
+    # No login was attempted: nothing audited, so no answer says whether the password was right.
+    assert await service.audit_events() == before
+
+
 async def test_wrong_password_grants_nothing(
     service: AuthService, stores: Stores, alice: UserRecord
 ) -> None:

@@ -10,9 +10,8 @@ from authwise import AccessTokenIssuer, AccessTokenVerifier, PrivateKey
 
 from .helpers import ISSUER, make_verifier
 
-REPO_ROOT = Path(__file__).absolute().parents[2]
-# CI runs in a fresh clone with a read-only copy of shared/ beside it.
-WYCHEPROOF = REPO_ROOT.parent / "shared" / "vectors" / "wycheproof"
+# Copies of the Project Wycheproof files these tests use, with their license and source.
+WYCHEPROOF = Path(__file__).absolute().parents[1] / "vectors" / "wycheproof"
 
 
 @pytest.fixture(scope="session")

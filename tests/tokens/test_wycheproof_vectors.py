@@ -1,4 +1,4 @@
-"""Project Wycheproof vectors (../shared/vectors/wycheproof, see its SOURCE.md).
+"""Project Wycheproof vectors (tests/vectors/wycheproof, see its SOURCE.md).
 
 Every case of json_web_signature_test.json and json_web_key_test.json is asserted, and the
 raw ES256 (P1363 r||s), Ed25519 and RS256 signature files run through our signature layer

@@ -138,9 +138,9 @@ class CompactVerifier:
         expected_typ: str | None = ACCESS_TOKEN_TYP,
         max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     ) -> None:
-        self.keys = keys
-        self.expected_typ = expected_typ
-        self.max_bytes = max_bytes
+        self.keys: KeySet = keys
+        self.expected_typ: str | None = expected_typ
+        self.max_bytes: int = max_bytes
         self._header_cache: dict[bytes, PublicKey] = {}
 
     def __setattr__(self, name: str, value: object) -> None:

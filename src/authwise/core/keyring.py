@@ -29,6 +29,8 @@ DAY = 86_400
 
 
 class KeyState(StrEnum):
+    """Where a key is in its life: published ahead, signing, verifying only, or gone."""
+
     NEXT = "next"
     ACTIVE = "active"
     RETIRING = "retiring"

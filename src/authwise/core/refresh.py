@@ -105,6 +105,8 @@ def derive_successor(secret: bytes, family_id: str, generation: int, presented: 
 
 
 class RefreshOutcome(StrEnum):
+    """What presenting a refresh token means for its family."""
+
     ROTATE = "rotate"
     """The live token: rotate to generation ``generation + 1`` (compare-and-set)."""
     GRACE = "grace"
@@ -119,12 +121,15 @@ class RefreshOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RefreshDecision:
+    """The decision for one presented refresh token (see :func:`decide`)."""
+
     outcome: RefreshOutcome
     generation: int = 0
     """For ROTATE and GRACE: the generation of the token to hand out."""
 
     @property
     def grants(self) -> bool:
+        """Whether the caller gets tokens (a rotation or a grace-window repeat)."""
         return self.outcome in (RefreshOutcome.ROTATE, RefreshOutcome.GRACE)
 
 

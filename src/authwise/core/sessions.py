@@ -129,6 +129,7 @@ class NewSessionId:
 
 
 def new_session_id() -> NewSessionId:
+    """A fresh session ID (256 bits behind ``aw_s_``) and the digest to store."""
     session_id = new_secret(SESSION_PREFIX)
     return NewSessionId(session_id, secret_digest(session_id))
 
@@ -139,6 +140,8 @@ def start_deadlines(now: int, policy: SessionPolicy) -> tuple[int, int]:
 
 
 class SessionState(StrEnum):
+    """Whether a session is usable at ``now``, and if not, which timeout ended it."""
+
     ACTIVE = "active"
     IDLE_EXPIRED = "idle_expired"
     ABSOLUTE_EXPIRED = "absolute_expired"
@@ -158,6 +161,7 @@ class SessionCheck:
 
     @property
     def active(self) -> bool:
+        """Whether the request may proceed on this session."""
         return self.state is SessionState.ACTIVE
 
 

@@ -155,7 +155,7 @@ class VerifiedTokenCache:
     def __init__(self, maxsize: int = 10_000) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be positive")
-        self.maxsize = maxsize
+        self.maxsize: int = maxsize
         self._entries: dict[str, AccessToken] = {}
         self._owner: object | None = None
 
@@ -192,7 +192,7 @@ class AccessTokenIssuer:
             raise ValueError("issuer is required")
         self.key = key
         self.issuer = issuer
-        self.policy = policy or MintPolicy()
+        self.policy: MintPolicy = policy or MintPolicy()
         self._header = encode_header(key, ACCESS_TOKEN_TYP)
         self._sig_len = _SIG_B64_LEN.get(key.alg) or len(b64url_encode(bytes(key.public._sig_len)))
 

@@ -75,7 +75,10 @@ class TokensMixin(SessionsMixin):
         client_addr: str | None = None,
         user_agent: str | None = None,
     ) -> TokenResponse:
-        """Log in for tokens: a new refresh family and an access token bound to it."""
+        """Log in for tokens: a new refresh family and an access token bound to it.
+        :class:`InvalidTarget` for an audience not served here, before any credential check:
+        otherwise the two answers would tell a right password from a wrong one, unaudited."""
+        self._audience(audience)
         user = await self.authenticate(username, password, client_addr=client_addr)
         return await self.issue_tokens(
             user, audience=audience, client_addr=client_addr, user_agent=user_agent

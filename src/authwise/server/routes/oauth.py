@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authwise.errors import AuthenticationFailed, InvalidClient, InvalidGrant
+from authwise.errors import AuthenticationFailed, InvalidClient, InvalidGrant, InvalidTarget
 from authwise.server.context import ServerContext
 from authwise.server.requests import (
     client_addr,
@@ -121,6 +121,11 @@ def routes(ctx: ServerContext) -> list[Route]:
                 metrics.tokens.labels("refresh_token", "ok").inc()
                 return json_response(result.to_dict(), headers=NO_STORE)
             raise _oauth_error(400, "unsupported_grant_type", "Supported: password, refresh_token.")
+        except InvalidTarget:
+            # RFC 8707 section 2: the audience (resource) names nothing we mint tokens for.
+            raise _oauth_error(
+                400, "invalid_target", "The requested audience is not served here.", NO_STORE
+            ) from None
         except ApiError as exc:
             exc.headers.update(NO_STORE)
             raise
@@ -143,10 +148,6 @@ def routes(ctx: ServerContext) -> list[Route]:
             await ctx.throttle.login_failed(username, addr)
             metrics.tokens.labels("password", "refused").inc()
             raise _oauth_error(400, "invalid_grant", "Invalid username or password.") from None
-        except InvalidGrant:
-            raise _oauth_error(
-                400, "invalid_grant", "The requested audience is not served here."
-            ) from None
         metrics.tokens.labels("password", "ok").inc()
         return json_response(result.to_dict(), headers=NO_STORE)
 

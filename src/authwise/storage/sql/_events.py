@@ -6,8 +6,9 @@ cheapest way each database has to tell a reader that it grew.
   serialise on that row for the few statements that remain of their transaction: the service
   appends last.
 - SQLite wakes readers through ``PRAGMA data_version`` on a connection of their own, which
-  changes whenever another connection (in this process or another) commits: one cheap call
-  every few milliseconds, no I/O unless something changed.
+  changes whenever another connection (in this process or another) commits. On Linux it is
+  asked when inotify says a file of the database's directory was written (the WAL, on every
+  commit), so an idle reader costs nothing; elsewhere it is polled every few milliseconds.
 - PostgreSQL wakes them with ``NOTIFY`` (sent by the writing transaction, delivered at commit)
   on a ``LISTEN`` connection of their own; the table stays the truth, so a lost notification
   costs at most one poll interval.
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import os
 import sqlite3
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,31 +64,85 @@ def _entry(row: RowMapping) -> LogEntry:
     )
 
 
+class _DirectoryNotify:
+    """Linux inotify on the database's directory: a file in it was written (the WAL on every
+    commit). The watch costs nothing while nothing happens; ``None`` where inotify is missing."""
+
+    _MASK = 0x00000002 | 0x00000100 | 0x00000080  # IN_MODIFY | IN_CREATE | IN_MOVED_TO
+
+    def __init__(self, directory: str) -> None:
+        self.fd = -1
+        if not sys.platform.startswith("linux"):
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            return
+        if libc.inotify_add_watch(fd, os.fsencode(directory), self._MASK) < 0:
+            os.close(fd)
+            return
+        self.fd = fd
+
+    def drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.fd, 65536):
+                pass
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class _SqliteWatch:
+    """Wakes on ``PRAGMA data_version``, which changes whenever another connection commits.
+    Where inotify works it is asked only when a file of the directory was written; elsewhere
+    it is polled every ``interval`` seconds."""
+
     def __init__(self, path: str, interval: float) -> None:
         # A connection of its own: data_version only changes for commits made elsewhere.
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._interval = interval
         self._version = self._read()
+        self._notify = _DirectoryNotify(os.path.dirname(os.path.abspath(path)))
+        self._written = asyncio.Event()
+        if self._notify.fd >= 0:
+            asyncio.get_running_loop().add_reader(self._notify.fd, self._on_write)
+
+    def _on_write(self) -> None:
+        self._notify.drain()
+        self._written.set()
 
     def _read(self) -> int:
         row = self._conn.execute("PRAGMA data_version").fetchone()
         return int(row[0])
 
+    def _changed(self) -> bool:
+        version = self._read()
+        if version == self._version:
+            return False
+        self._version = version
+        return True
+
     async def wait(self, at_most: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + at_most
-        while True:
-            version = self._read()
-            if version != self._version:
-                self._version = version
-                return
+        while not self._changed():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
-            await asyncio.sleep(min(self._interval, remaining))
+            if self._notify.fd < 0:
+                await asyncio.sleep(min(self._interval, remaining))
+                continue
+            self._written.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._written.wait()
 
     async def close(self) -> None:
+        if self._notify.fd >= 0:
+            asyncio.get_running_loop().remove_reader(self._notify.fd)
+            self._notify.close()
         self._conn.close()
 
 
