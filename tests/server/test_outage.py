@@ -11,6 +11,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import orjson
+import redis
 
 from .live import AUTHWISE, free_port, live_server
 
@@ -83,6 +85,15 @@ def test_r01_redis_outage_fails_closed_and_recovers(tmp_path: Path) -> None:
                 assert response.headers["content-type"] == "application/json"
                 assert "Traceback" not in response.text
             assert httpx.get(f"{live.url}/health").json() == {"status": "unavailable"}
+            # A change made while Redis is down commits to the log all the same...
+            changed = subprocess.run(
+                [str(AUTHWISE), "users", "set-roles", "ops", "auditor"],
+                env=dict(live.env),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert changed.returncode == 0, changed.stderr
             with private_redis(port):
                 deadline = time.monotonic() + 10
                 while httpx.get(f"{live.url}/health").status_code != 200:
@@ -94,6 +105,28 @@ def test_r01_redis_outage_fails_closed_and_recovers(tmp_path: Path) -> None:
                 me = httpx.get(f"{live.url}/me", headers={"Cookie": cookie})
                 assert me.status_code == 200
                 assert me.json()["username"] == "ops"
+                assert me.json()["roles"] == ["auditor"]
+                # ...and reaches the stream once Redis is back (an empty one: no persistence),
+                # first of what the relay copies, with nothing skipped after it.
+                stream: list[tuple[int, str]] = []
+                deadline = time.monotonic() + 10
+                while not stream:
+                    assert time.monotonic() < deadline, "the relay did not catch up"
+                    time.sleep(0.1)
+                    stream = _stream_kinds(port)
+                seqs = [seq for seq, _ in stream]
+                assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+                assert stream[0][1] == "claims_changed"
+
+
+def _stream_kinds(port: int) -> list[tuple[int, str]]:
+    """The Redis stream's entries: (sequence number, event kind)."""
+    with redis.Redis(port=port) as conn:
+        entries = conn.xrange("aw:events")
+    return [
+        (int(entry_id.split(b"-")[0]), orjson.loads(fields[b"event"])["kind"])
+        for entry_id, fields in entries
+    ]
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 3.0) -> bool:

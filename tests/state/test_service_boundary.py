@@ -188,3 +188,20 @@ async def test_close_can_close_the_stores(
     await service.start()
     await service.close(close_stores=True)
     assert closed == [stores]
+
+
+async def test_the_log_stays_bounded_under_a_long_run(
+    service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
+) -> None:
+    """Two simulated hours of changes, pruned every half minute as the server's maintenance
+    does: the log never holds more than the retention's worth, and its numbers go on."""
+    most = 0
+    for _ in range(240):
+        await service.revoke_everything(alice.id)
+        clock.advance(30)
+        await service.prune()
+        kept = await stores.log.read(0, limit=10_000)
+        most = max(most, len(kept))
+        assert all(e.event.at >= clock.now - service.config.event_retention for e in kept)
+    assert most <= service.config.event_retention // 30 + 1
+    assert await stores.log.head() == 240
