@@ -250,7 +250,14 @@ async def test_rotated_session_id_reaches_the_browser_on_every_answer(
     me = await fresh.get("/me")
     assert me.status_code == 200
     assert me.json()["roles"] == ["editor"]
+    # A request still in flight with the old ID gets the same new one for a few seconds...
     stale = server.new_client()
+    stale.cookies.set(COOKIE, old)
+    late = await stale.get("/me")
+    assert late.status_code == 200
+    assert _new_session_id(late) == new
+    # ...and is refused after the grace window.
+    server.clock.advance(server.service.config.sessions.rotation_grace + 1)
     stale.cookies.set(COOKIE, old)
     assert (await stale.get("/me")).status_code == 401
 

@@ -106,6 +106,8 @@ def test_public_surfaces_are_what_we_mean_to_publish() -> None:
         "KeyStore",
         "LogEntry",
         "LogWatch",
+        "ReceiverCursor",
+        "ReceiverStore",
         "RefreshFamily",
         "RefreshStore",
         "RevocationKind",

@@ -95,14 +95,21 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
     assert await current_revision(url, schema=schema) == "0001"
     before = await inspect_db(url, schema)
     assert "ix_audit_events_user_id_id" not in before["audit_indexes"]
+
     # The diff at 0001 is exactly what the later revisions add: the audit index (0002), the
-    # event log, its counter and the poll receivers' cursors (0004).
-    added = sorted(
-        (d[0], d[1].name if d[0] == "add_table" else d[1].table.name) for d in before["diff"]
-    )
-    assert added == [
-        ("add_index", "audit_events"),
-        ("add_index", "events"),
+    # event log, its counter, the poll receivers' cursors and the sessions' replaced IDs (0004).
+    def named(d: tuple[Any, ...]) -> tuple[str, str]:
+        if d[0] == "add_table":
+            return d[0], d[1].name
+        if d[0] == "add_column":
+            return d[0], f"{d[2]}.{d[3].name}"
+        return d[0], d[1].name
+
+    assert sorted(named(d) for d in before["diff"]) == [
+        ("add_column", "sessions.previous_digest"),
+        ("add_index", "ix_audit_events_user_id_id"),
+        ("add_index", "ix_events_at"),
+        ("add_index", "ix_sessions_previous_digest"),
         ("add_table", "event_counter"),
         ("add_table", "events"),
         ("add_table", "receivers"),

@@ -46,9 +46,18 @@ async def test_rotate_moves_the_session_to_the_new_digest(sessions: SessionStore
     assert rotated.handle == "h-old"
     assert (rotated.rotated_at, rotated.last_seen, rotated.expires_at) == (1500, 1500, 3300)
     assert (rotated.created_at, rotated.user_agent) == (1000, "Firefox")
-    assert await sessions.get(digest("old")) is None
+    assert rotated.previous_digest == digest("old")
+    # The replaced digest still finds the session (the caller decides for how long)...
+    assert await sessions.get(digest("old")) == rotated
     assert await sessions.get(digest("new")) == rotated
-    assert [s.digest for s in await sessions.list_for_user("u-alice")] == [digest("new")]
+    # ...until the next rotation replaces it.
+    again = await sessions.rotate(digest("new"), digest("newer"), now=1600, expires_at=3400)
+    assert again is not None
+    assert again.previous_digest == digest("new")
+    assert await sessions.get(digest("old")) is None
+    assert await sessions.get(digest("new")) == again
+    assert await sessions.rotate(digest("old"), digest("x"), now=1700, expires_at=3500) is None
+    assert [s.digest for s in await sessions.list_for_user("u-alice")] == [digest("newer")]
 
 
 async def test_rotate_of_unknown_digest_is_none(sessions: SessionStore) -> None:

@@ -12,7 +12,10 @@ also has a public ``handle`` (not a secret) that names it in device lists and as
   ``touch_interval`` (so a busy session costs one write a minute, not one per request; the
   price is that the idle timeout may strike up to ``touch_interval`` early, never late);
 - a session whose ID was issued before the user's ``not_before`` (a privilege change) gets a
-  new ID on its next request, as does every login (no fixation, S01).
+  new ID on its next request, as does every login (no fixation, S01). That new ID is derived
+  from the old one under a server key (:func:`successor_id`), so every request that still
+  carries the old ID in the few seconds after the rotation (``rotation_grace``: a busy page
+  fires several at once) gets the same new ID, instead of some of them a 401.
 
 The secret helpers here (:func:`new_secret`, :func:`secret_digest`, :func:`digests_equal`)
 serve every bearer secret authwise issues: sessions, refresh tokens, client secrets.
@@ -40,6 +43,7 @@ __all__ = [
     "SessionTimes",
     "check",
     "digests_equal",
+    "in_rotation_grace",
     "is_handle",
     "is_well_formed",
     "new_handle",
@@ -47,6 +51,7 @@ __all__ = [
     "new_session_id",
     "secret_digest",
     "start_deadlines",
+    "successor_id",
 ]
 
 SESSION_PREFIX = "aw_s_"
@@ -100,12 +105,17 @@ class SessionPolicy:
     absolute_timeout: int = 8 * 3600
     touch_interval: int = 60
     """Least time between two ``last_seen`` writes for one session."""
+    rotation_grace: int = 10
+    """Seconds after a rotation during which the replaced ID still reaches the session (and
+    is handed the same new ID)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.idle_timeout <= self.absolute_timeout:
             raise ValueError("idle_timeout must be positive and at most absolute_timeout")
         if not 0 <= self.touch_interval < self.idle_timeout:
             raise ValueError("touch_interval must be below idle_timeout")
+        if not 0 <= self.rotation_grace <= 60:
+            raise ValueError("rotation_grace must be between 0 and 60 seconds")
 
 
 class SessionTimes(Protocol):
@@ -132,6 +142,26 @@ def new_session_id() -> NewSessionId:
     """A fresh session ID (256 bits behind ``aw_s_``) and the digest to store."""
     session_id = new_secret(SESSION_PREFIX)
     return NewSessionId(session_id, secret_digest(session_id))
+
+
+_SUCCESSOR_DOMAIN = b"authwise/session-successor/v1\x00"
+
+
+def successor_id(key: bytes, handle: str, presented: str) -> NewSessionId:
+    """The ID that replaces ``presented`` when session ``handle`` rotates: an HMAC under the
+    server's ``key`` (>= 256 bits), so whoever presents the same old ID gets the same new one,
+    and nobody without the key can compute it."""
+    if len(key) < SECRET_BYTES:
+        raise ValueError("the session successor key must have at least 256 bits")
+    message = _SUCCESSOR_DOMAIN + handle.encode() + b"\x00" + presented.encode()
+    session_id = SESSION_PREFIX + b64url_encode(hmac.new(key, message, hashlib.sha256).digest())
+    return NewSessionId(session_id, secret_digest(session_id))
+
+
+def in_rotation_grace(session: SessionTimes, now: int, policy: SessionPolicy) -> bool:
+    """Whether an ID replaced by the last rotation still reaches the session at ``now`` (a
+    rotation is stamped up to a second ahead, at the user's not-before)."""
+    return now < session.rotated_at + policy.rotation_grace
 
 
 def start_deadlines(now: int, policy: SessionPolicy) -> tuple[int, int]:

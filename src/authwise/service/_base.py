@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -90,6 +92,10 @@ class ServiceBase:
         self.config = config
         self.clock = clock
         self._refresh_secret = refresh_secret
+        # Session IDs that replace others on a rotation are derived under their own key.
+        self._session_key = hmac.new(
+            refresh_secret, b"authwise/session-successor-key/v1", hashlib.sha256
+        ).digest()
         self.hasher = hasher or PasswordHasher(
             config.hashing, max_concurrency=config.hash_concurrency
         )

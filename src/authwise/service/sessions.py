@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from authwise.core import sessions as core_sessions
 from authwise.core.sessions import (
     SESSION_PREFIX,
+    NewSessionId,
     digests_equal,
     is_handle,
     is_well_formed,
@@ -90,13 +91,27 @@ class SessionsMixin(AccountsMixin):
         return LoginResult(user, session, fresh.session_id)
 
     async def _find_session(self, session_id: str) -> SessionRecord:
+        """The session of this ID: its current ID, or the one its last rotation replaced while
+        that is in its grace window (then ``session.digest`` is not this ID's digest)."""
         if not is_well_formed(session_id, SESSION_PREFIX):
             raise InvalidSession
         digest = secret_digest(session_id)
         session = await self.stores.sessions.get(digest)
-        if session is None or not digests_equal(session.digest, digest):
+        if session is None:
             raise InvalidSession
-        return session
+        if digests_equal(session.digest, digest):
+            return session
+        previous = session.previous_digest
+        if (
+            previous is not None
+            and digests_equal(previous, digest)
+            and core_sessions.in_rotation_grace(session, self.now(), self.config.sessions)
+        ):
+            return session
+        raise InvalidSession
+
+    def _successor(self, session: SessionRecord, presented: str) -> NewSessionId:
+        return core_sessions.successor_id(self._session_key, session.handle, presented)
 
     async def validate_session(self, session_id: str) -> SessionView:
         """The session this cookie value names and its live user, or :class:`InvalidSession`
@@ -106,6 +121,9 @@ class SessionsMixin(AccountsMixin):
         the ID when the user's privileges changed since it was issued."""
         session = await self._find_session(session_id)
         now = self.now()
+        if not digests_equal(session.digest, secret_digest(session_id)):
+            # A request that left before the rotation it raced: the same new ID again.
+            return await self._in_grace(session, session_id)
         user = await self._user_for_use(session.user_id)
         decision = core_sessions.check(
             session, now, self.config.sessions, not_before=0 if user is None else user.not_before
@@ -114,7 +132,7 @@ class SessionsMixin(AccountsMixin):
             await self._drop_session(session)
             raise InvalidSession
         if decision.rotate:
-            fresh = new_session_id()
+            fresh = self._successor(session, session_id)
             # Stamp the new ID no earlier than not_before (which is one second ahead, see
             # _move_not_before), or a request later in this second would rotate it again.
             stamp = max(now, user.not_before)
@@ -143,7 +161,7 @@ class SessionsMixin(AccountsMixin):
                         detail={"session": session.handle},
                     )
             if rotated is None:
-                return await self._lost_rotation(session, user)
+                return await self._lost_rotation(session, user, fresh)
             return SessionView(user, rotated, fresh.session_id)
         if decision.touch:
             await self.stores.sessions.touch(
@@ -151,14 +169,27 @@ class SessionsMixin(AccountsMixin):
             )
         return SessionView(user, session)
 
-    async def _lost_rotation(self, session: SessionRecord, user: UserRecord) -> SessionView:
-        # A concurrent request with the same cookie rotated the ID first: the session lives on
-        # under the new ID (that response carries the cookie), so this request may proceed.
-        # If the session was ended instead, it is refused.
+    async def _lost_rotation(
+        self, session: SessionRecord, user: UserRecord, fresh: NewSessionId
+    ) -> SessionView:
+        # A concurrent request with the same cookie rotated the ID first, to the same new ID
+        # (derived from the old one): this answer carries it too. If the session was ended
+        # instead, or rotated to something else, it is refused.
         for live in await self.stores.sessions.list_for_user(user.id):
-            if live.handle == session.handle:
-                return SessionView(user, live)
+            if live.handle == session.handle and digests_equal(live.digest, fresh.digest):
+                return SessionView(user, live, fresh.session_id)
         raise InvalidSession
+
+    async def _in_grace(self, session: SessionRecord, presented: str) -> SessionView:
+        fresh = self._successor(session, presented)
+        user = await self._user_for_use(session.user_id)
+        now = self.now()
+        decision = core_sessions.check(
+            session, now, self.config.sessions, not_before=0 if user is None else user.not_before
+        )
+        if user is None or not decision.active or not digests_equal(fresh.digest, session.digest):
+            raise InvalidSession
+        return SessionView(user, session, fresh.session_id)
 
     async def _drop_session(self, session: SessionRecord) -> None:
         # Timed out, or its user disabled (whose own event said so already): every process

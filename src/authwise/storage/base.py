@@ -152,13 +152,19 @@ class SessionRecord:
     absolute_expires_at: int
     client_addr: str | None = None
     user_agent: str | None = None
+    previous_digest: bytes | None = field(default=None, repr=False)
+    """The digest of the ID the last rotation replaced: for a few seconds after a rotation a
+    request still carrying it is let through (the caller decides for how long, from
+    ``rotated_at``), so that requests in flight do not fail."""
 
 
 class SessionStore(Protocol):
     async def create(self, session: SessionRecord) -> None:
         """Insert; :class:`Conflict` ("session") if the digest or the handle exists."""
 
-    async def get(self, digest: bytes) -> SessionRecord | None: ...
+    async def get(self, digest: bytes) -> SessionRecord | None:
+        """The session whose current ID has ``digest``, or whose ID before the last rotation
+        had it (then ``previous_digest == digest``)."""
 
     async def touch(self, digest: bytes, *, last_seen: int, expires_at: int) -> bool:
         """Record activity (the caller throttles these writes). False if the session is gone."""
@@ -168,7 +174,7 @@ class SessionStore(Protocol):
     ) -> SessionRecord | None:
         """Give the session a new ID: atomically remove ``old_digest`` and store the same
         session (handle, user, metadata) under ``new_digest`` with ``rotated_at = last_seen =
-        now``. Of two concurrent rotations of one digest exactly one succeeds; the other, and
+        now`` and ``previous_digest = old_digest``. Of two concurrent rotations of one digest exactly one succeeds; the other, and
         a rotation of an unknown digest, return None. Never leaves both digests or neither."""
 
     async def delete(self, digest: bytes) -> SessionRecord | None:

@@ -111,6 +111,7 @@ class MemorySessionStore:
         self._lock = asyncio.Lock()
         self._by_digest: dict[bytes, SessionRecord] = {}
         self._by_handle: dict[str, bytes] = {}
+        self._previous: dict[bytes, bytes] = {}
 
     async def create(self, session: SessionRecord) -> None:
         async with self._lock:
@@ -120,7 +121,10 @@ class MemorySessionStore:
             self._by_handle[session.handle] = session.digest
 
     async def get(self, digest: bytes) -> SessionRecord | None:
-        return self._by_digest.get(digest)
+        session = self._by_digest.get(digest)
+        if session is None and digest in self._previous:
+            session = self._by_digest.get(self._previous[digest])
+        return session
 
     async def touch(self, digest: bytes, *, last_seen: int, expires_at: int) -> bool:
         async with self._lock:
@@ -138,10 +142,18 @@ class MemorySessionStore:
             if session is None or new_digest in self._by_digest:
                 return None
             del self._by_digest[old_digest]
+            if session.previous_digest is not None:
+                self._previous.pop(session.previous_digest, None)
             session = replace(
-                session, digest=new_digest, rotated_at=now, last_seen=now, expires_at=expires_at
+                session,
+                digest=new_digest,
+                rotated_at=now,
+                last_seen=now,
+                expires_at=expires_at,
+                previous_digest=old_digest,
             )
             self._by_digest[new_digest] = session
+            self._previous[old_digest] = new_digest
             self._by_handle[session.handle] = new_digest
             return session
 
@@ -149,6 +161,8 @@ class MemorySessionStore:
         session = self._by_digest.pop(digest, None)
         if session is not None:
             self._by_handle.pop(session.handle, None)
+            if session.previous_digest is not None:
+                self._previous.pop(session.previous_digest, None)
         return session
 
     async def delete(self, digest: bytes) -> SessionRecord | None:

@@ -35,6 +35,7 @@ def _session(row: Mapping[Any, Any]) -> SessionRecord:
         absolute_expires_at=row["absolute_expires_at"],
         client_addr=row["client_addr"],
         user_agent=row["user_agent"],
+        previous_digest=None if row["previous_digest"] is None else bytes(row["previous_digest"]),
     )
 
 
@@ -77,7 +78,13 @@ class SqlSessionStore(SqlStore):
     async def get(self, digest: bytes) -> SessionRecord | None:
         async with self._db.read() as conn:
             row = (
-                (await conn.execute(select(sessions).where(sessions.c.digest == digest)))
+                (
+                    await conn.execute(
+                        select(sessions).where(
+                            (sessions.c.digest == digest) | (sessions.c.previous_digest == digest)
+                        )
+                    )
+                )
                 .mappings()
                 .first()
             )
@@ -100,7 +107,13 @@ class SqlSessionStore(SqlStore):
         statement = (
             update(sessions)
             .where(sessions.c.digest == old_digest)
-            .values(digest=new_digest, rotated_at=now, last_seen=now, expires_at=expires_at)
+            .values(
+                digest=new_digest,
+                previous_digest=old_digest,
+                rotated_at=now,
+                last_seen=now,
+                expires_at=expires_at,
+            )
             .returning(*sessions.c)
         )
         try:

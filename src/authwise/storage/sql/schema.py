@@ -80,6 +80,8 @@ sessions = Table(
     Column("absolute_expires_at", BigInteger, nullable=False),
     Column("client_addr", String(), nullable=True),
     Column("user_agent", Text, nullable=True),
+    # Revision 0004: the ID a rotation replaced, honoured for a few seconds after it.
+    Column("previous_digest", LargeBinary(32), nullable=True, index=True),
 )
 
 refresh_families = Table(

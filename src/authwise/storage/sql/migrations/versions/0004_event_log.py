@@ -1,5 +1,5 @@
 """The event log: every change other processes must hear of, numbered densely in commit order;
-and the poll receivers' acknowledged positions.
+the poll receivers' acknowledged positions; and the session ID a rotation replaced.
 
 Revision ID: 0004
 Revises: 0002
@@ -18,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sessions") as batch:
+        batch.add_column(sa.Column("previous_digest", sa.LargeBinary(32), nullable=True))
+        batch.create_index("ix_sessions_previous_digest", ["previous_digest"])
     op.create_table(
         "events",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -52,6 +55,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sessions") as batch:
+        batch.drop_index("ix_sessions_previous_digest")
+        batch.drop_column("previous_digest")
     op.drop_table("receivers")
     op.drop_table("event_counter")
     op.drop_index("ix_events_at", table_name="events")
