@@ -3,6 +3,8 @@ permission changes mid-session."""
 
 from __future__ import annotations
 
+import pytest
+
 from authwise.core.jws import decode_unverified
 
 from .conftest import ADMIN, ALICE, Server
@@ -207,6 +209,15 @@ async def test_registration(server: Server) -> None:
     r = await server.client.post("/users", json={"username": "dave", "password": "short"})
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_input"
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "Qwertyuiop"])
+async def test_s16_registration_refuses_common_passwords(server: Server, password: str) -> None:
+    r = await server.client.post("/users", json={"username": "erin", "password": password})
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_input"
+    assert "most common passwords" in r.json()["error_description"]
+    assert await server.service.stores.users.get_by_username("erin") is None
 
 
 async def test_registration_can_be_off(make_server) -> None:  # type: ignore[no-untyped-def]

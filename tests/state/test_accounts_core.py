@@ -12,6 +12,7 @@ from authwise.core.accounts import (
     HashParams,
     PasswordPolicy,
     check_password,
+    common_passwords,
     new_client_secret,
     new_user_id,
     normalize_roles,
@@ -91,6 +92,39 @@ def test_bad_passwords_are_refused(password: Any, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason) as info:
         check_password(password, POLICY, username="alicealice")
     assert info.value.field == "password"
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password", "12345678", "Password1", "PASSWORD", "iloveyou", "qwertyuiop", "P@ssw0rd"],
+)
+def test_common_and_breached_passwords_are_refused(password: str) -> None:
+    """ASVS 5.0 6.2.4: refused whatever their case, with a message that says why."""
+    with pytest.raises(InvalidInput, match="most common passwords") as info:
+        check_password(password, POLICY)
+    assert info.value.field == "password"
+
+
+def test_the_list_of_common_passwords_is_long_enough_to_matter() -> None:
+    """At least 10,000 entries a policy can meet (8 characters or more), lower case."""
+    listed = common_passwords()
+    assert sum(len(p) >= 8 for p in listed) >= 10_000
+    assert all(p == p.casefold() for p in listed)
+    assert {"password", "12345678", "qwertyuiop"} <= listed
+
+
+def test_eight_spaces_and_a_single_letter_are_refused() -> None:
+    for password in (" " * 8, "a"):
+        with pytest.raises(InvalidInput) as info:
+            check_password(password, POLICY)
+        assert info.value.field == "password"
+
+
+def test_long_passwords_are_allowed_without_composition_rules() -> None:
+    """6.2.9: 64 characters and more; 6.2.5: no classes of characters required."""
+    check_password("a" * 64 + "z", POLICY)
+    check_password("lowercase words only here", POLICY)
+    check_password("журавли в небе", POLICY)
 
 
 def test_password_policy_validation() -> None:

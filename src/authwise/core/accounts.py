@@ -4,11 +4,13 @@ Usernames are compared in one normal form (NFKC, then case folding, then NFKC ag
 RFC 8265 does for identifiers), so ``Alice``, ``ALICE`` and the full-width ``Alice`` are one account, and
 restricted to letters, digits and ``. _ - @ +`` so no two names look alike by whitespace or
 invisible characters. Passwords follow ASVS 5.0 V6.2: a minimum length, a generous maximum,
-no composition rules, never truncated, and not the username.
+no composition rules, never truncated, not the username, and not one of the 30,000 most
+common passwords of zxcvbn's list (compiled from breach corpora).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -24,6 +26,7 @@ __all__ = [
     "HashParams",
     "PasswordPolicy",
     "check_password",
+    "common_passwords",
     "new_client_secret",
     "new_user_id",
     "normalize_roles",
@@ -62,8 +65,20 @@ def normalize_username(raw: str) -> str:
     return name
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The passwords refused as common or breached (ASVS 5.0 6.2.4): the ``passwords`` list
+    zxcvbn ships (the 30,000 most frequent in breach corpora, lower case), loaded once."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
 @dataclass(frozen=True, kw_only=True)
 class PasswordPolicy:
+    """What :func:`check_password` asks of a password (ASVS 5.0 V6.2). There are no
+    composition rules (6.2.5): length and the list of common passwords do the work."""
+
     min_length: int = 8
     """ASVS 5.0 6.2.1: at least 8 (15 recommended where there is no second factor)."""
     max_length: int = 1024
@@ -90,8 +105,15 @@ def check_password(password: str, policy: PasswordPolicy, *, username: str | Non
         password.encode()
     except UnicodeEncodeError:
         raise InvalidInput("password", "password must be valid Unicode text") from None
-    if username is not None and password.casefold() == username.casefold():
+    folded = password.casefold()
+    if username is not None and folded == username.casefold():
         raise InvalidInput("password", "password must differ from the username")
+    if folded in common_passwords():
+        raise InvalidInput(
+            "password",
+            "password is one of the most common passwords (found in data breaches); "
+            "choose another, such as a few unrelated words",
+        )
 
 
 def normalize_roles(roles: Iterable[str]) -> tuple[str, ...]:
