@@ -14,9 +14,11 @@ import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import column, insert, inspect, table
 from sqlalchemy.engine import Connection, make_url
 
+from authwise.core.accounts import username_skeleton
+from authwise.errors import Conflict
 from authwise.storage.base import AuditEvent, AuditKind
 from authwise.storage.sql import Database, current_revision, head_revision, open_sql_stores, upgrade
 from authwise.storage.sql._engine import SQLITE_BUSY_TIMEOUT_MS
@@ -64,8 +66,8 @@ async def inspect_db(url: str, schema: str | None) -> dict[str, Any]:
         await db.aclose()
 
 
-def test_the_head_is_the_audit_index_revision() -> None:
-    assert head_revision() == "0002"
+def test_the_head_is_the_username_skeleton_revision() -> None:
+    assert head_revision() == "0003"
 
 
 async def test_fresh_install_is_exactly_the_schema(empty: tuple[str, str | None]) -> None:
@@ -87,20 +89,50 @@ async def test_upgrading_twice_changes_nothing(empty: tuple[str, str | None]) ->
     assert (await inspect_db(url, schema))["diff"] == []
 
 
+# The users table as revision 0002 left it: no skeleton column, so written by hand.
+_USERS_0002 = table(
+    "users",
+    *(column(name) for name in ("id", "username", "password_hash", "created_at")),
+    *(column(name) for name in ("updated_at", "roles", "tenant", "disabled", "not_before")),
+)
+
+
+async def _insert_users_0002(url: str, schema: str | None, *names: str) -> None:
+    db = Database(url, schema=schema)
+    try:
+        for n, name in enumerate(names):
+            async with db.write("user") as conn:
+                await conn.execute(
+                    insert(_USERS_0002).values(
+                        id=f"u-{name}",
+                        username=name,
+                        password_hash=user(name).password_hash,
+                        created_at=1000 + n,
+                        updated_at=1000 + n,
+                        roles='["admin"]' if name == "alice" else "[]",
+                        tenant=None,
+                        disabled=False,
+                        not_before=0,
+                    )
+                )
+    finally:
+        await db.aclose()
+
+
 async def test_upgrade_from_the_previous_revision_keeps_the_data(
     empty: tuple[str, str | None],
 ) -> None:
     url, schema = empty
-    await upgrade(url, revision="0001", schema=schema)
-    assert await current_revision(url, schema=schema) == "0001"
+    await upgrade(url, revision="0002", schema=schema)
+    assert await current_revision(url, schema=schema) == "0002"
     before = await inspect_db(url, schema)
-    assert "ix_audit_events_user_id_id" not in before["audit_indexes"]
-    # The diff at 0001 is exactly what 0002 adds.
-    assert [d[0] for d in before["diff"]] == ["add_index"]
+    assert "ix_audit_events_user_id_id" in before["audit_indexes"]
+    # The diff at 0002 is exactly what 0003 adds.
+    assert sorted(d[0] for d in before["diff"]) == ["add_column", "add_index"]
 
+    await _insert_users_0002(url, schema, "alice")
     stores = await open_sql_stores(url, schema=schema)
     try:
-        await stores.users.create(user("alice", roles=("admin",)))
         await stores.sessions.create(session("s1"))
         await stores.refresh.create(family("f1"), digest("t0"))
         await stores.refresh.rotate("f1", 0, digest("t1"), 1100)
@@ -114,16 +146,48 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
     await upgrade(url, schema=schema)
     after = await inspect_db(url, schema)
     assert after["diff"] == []
-    assert "ix_audit_events_user_id_id" in after["audit_indexes"]
 
     stores = await open_sql_stores(url, schema=schema)
     try:
-        assert await stores.users.get("u-alice") == user("alice", roles=("admin",))
+        assert await stores.users.get("u-alice") == user(
+            "alice", roles=("admin",), skeleton="alice"
+        )
         assert await stores.sessions.get(digest("s1")) == session("s1")
         found = await stores.refresh.find(digest("t0"))
         assert found is not None
         assert (found[0].generation, found[1]) == (1, 0)
         assert [e.at for e in await stores.audit.recent(user_id="u-alice")] == [1002, 1001, 1000]
+    finally:
+        await stores.aclose()
+
+
+async def test_the_skeleton_upgrade_keeps_older_look_alikes_and_refuses_new_ones(
+    empty: tuple[str, str | None],
+) -> None:
+    """Accounts made before the rule may already look alike (``admin``, then a Cyrillic
+    ``\u0430dmin``): the older keeps the skeleton, the younger none, both stay, and a new
+    look-alike of either is refused."""
+    url, schema = empty
+    await upgrade(url, revision="0002", schema=schema)
+    await _insert_users_0002(url, schema, "admin", "\u0430dmin", "bob")
+    await upgrade(url, schema=schema)
+    stores = await open_sql_stores(url, schema=schema)
+    try:
+        admin = await stores.users.get("u-admin")
+        twin = await stores.users.get("u-\u0430dmin")
+        bob = await stores.users.get("u-bob")
+        assert admin is not None
+        assert twin is not None
+        assert bob is not None
+        assert (admin.skeleton, twin.skeleton, bob.skeleton) == (
+            username_skeleton("admin"),
+            None,
+            "bob",
+        )
+        with pytest.raises(Conflict) as info:
+            await stores.users.create(user("\u0251dmin", skeleton=username_skeleton("\u0251dmin")))
+        assert info.value.what == "username"
+        await stores.users.create(user("carol", skeleton="carol"))
     finally:
         await stores.aclose()
 
