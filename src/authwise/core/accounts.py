@@ -123,9 +123,9 @@ def _skeleton(text: str) -> str:
 def username_skeleton(name: str) -> str:
     """The confusable skeleton of a normalized username (UTS #39 section 4: NFD, each
     character to its prototype from Unicode's confusables data, NFD again), case-folded and
-    mapped once more because prototypes may be capitals (``ᴀ`` becomes ``A``). Two names with
-    one skeleton look alike: ``\u0430dmin`` (Cyrillic ``\u0430``) and ``admin``, ``\u0251lice`` and
-    ``alice``, ``b0b`` and ``bob``."""
+    mapped once more because some prototypes are capitals (``0`` becomes ``O``). Two names
+    with one skeleton look alike: ``\u0430dmin`` (Cyrillic ``\u0430``) and ``admin``,
+    ``\u0251lice`` and ``alice``, ``b0b`` and ``bob``."""
     return _skeleton(_skeleton(name).casefold())
 
 
