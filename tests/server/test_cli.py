@@ -63,6 +63,20 @@ def test_users_create_refuses_a_weak_password(run) -> None:  # type: ignore[no-u
     assert "at least 8" in result.output
 
 
+def test_s16_users_create_refuses_a_common_password(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("users", "create", "dave", "--password-stdin", stdin="12345678\n")
+    assert result.exit_code == 1
+    assert "most common passwords" in result.output
+    assert "dave" not in run("users", "list").output
+
+
+def test_s17_users_create_refuses_a_look_alike(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("users", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n").exit_code == 0
+    result = run("users", "create", "\u1d00lice", "--password-stdin", stdin=PASSWORD + "\n")
+    assert result.exit_code == 1
+    assert "\u1d00lice" not in run("users", "list").output
+
+
 def test_keys_list_rotate_import(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     listed = run("keys", "list")
     assert listed.exit_code == 0, listed.output

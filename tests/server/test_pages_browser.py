@@ -120,3 +120,47 @@ def test_a_form_on_another_site_cannot_sign_in(
         assert not [c for c in context.cookies() if c["name"] == "authwise_session"]
     finally:
         context.close()
+
+
+def test_a_page_on_another_site_cannot_run_a_password_grant(
+    browser: Browser, served: LiveServer
+) -> None:
+    """S15: a page on another site that makes its visitor's browser post a password grant,
+    with ``fetch()`` and with a form, is refused (403, no token), by what the browser itself
+    sends (``Origin: https://attacker.test``). The page is
+    served over HTTPS and the visitor has allowed it local network access: Chromium lets
+    neither an insecure page nor one without that permission fetch from a loopback server
+    (a public server has no such shield)."""
+    base = printed_url(served)
+    context = browser.new_context(permissions=["local-network-access"])
+    page = context.new_page()
+    fields = {"grant_type": "password", "username": ALICE[0], "password": ALICE[1]}
+    inputs = "".join(f'<input name="{k}" value="{v}">' for k, v in fields.items())
+    attacker = (
+        f'<form method="post" action="{base}/oauth/token">{inputs}'
+        '<button type="submit">go</button></form>'
+        "<script>"
+        "function guess() {"
+        f"  return fetch('{base}/oauth/token', {{method: 'POST', mode: 'no-cors',"
+        f"    body: new URLSearchParams({fields!r})}});"
+        "}"
+        "</script>"
+    )
+    try:
+        page.route(
+            "https://attacker.test/",
+            lambda route: route.fulfill(body=attacker, content_type="text/html"),
+        )
+        page.goto("https://attacker.test/")
+        with page.expect_response(f"{base}/oauth/token") as sent:
+            page.evaluate("guess()")
+        response = sent.value
+        assert response.status == 403
+        assert response.request.all_headers()["origin"] == "https://attacker.test"
+        page.get_by_role("button", name="go").click()
+        page.wait_for_load_state()
+        body = page.content()
+        assert "cross_origin" in body
+        assert "access_token" not in body
+    finally:
+        context.close()

@@ -3,6 +3,8 @@ permission changes mid-session."""
 
 from __future__ import annotations
 
+import pytest
+
 from authwise.core.jws import decode_unverified
 
 from .conftest import ADMIN, ALICE, Server
@@ -207,6 +209,36 @@ async def test_registration(server: Server) -> None:
     r = await server.client.post("/users", json={"username": "dave", "password": "short"})
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_input"
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "Qwertyuiop"])
+async def test_s16_registration_refuses_common_passwords(server: Server, password: str) -> None:
+    r = await server.client.post("/users", json={"username": "erin", "password": password})
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_input"
+    assert "most common passwords" in r.json()["error_description"]
+    assert await server.service.stores.users.get_by_username("erin") is None
+
+
+async def test_s17_registration_of_a_look_alike_answers_as_for_a_taken_name(
+    server: Server,
+) -> None:
+    """\u0251lice beside alice: the same 202 as a free name (S10), and no account made;
+    \u0430dmin (Cyrillic a) mixes scripts: 400 with the reason."""
+    r = await server.client.post(
+        "/users", json={"username": "\u0251lice", "password": "a long password"}
+    )
+    assert r.status_code == 202
+    assert await server.service.get_user_by_username("\u0251lice") is None
+    r = await server.client.post(
+        "/session", json={"username": "\u0251lice", "password": "a long password"}
+    )
+    assert r.status_code == 401
+    r = await server.client.post(
+        "/users", json={"username": "\u0430dmin", "password": "a long password"}
+    )
+    assert r.status_code == 400
+    assert "mix scripts" in r.json()["error_description"]
 
 
 async def test_registration_can_be_off(make_server) -> None:  # type: ignore[no-untyped-def]

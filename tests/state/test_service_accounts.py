@@ -105,6 +105,41 @@ async def test_register_refuses_duplicates_and_bad_input(
         await service.register("bob", PASSWORD, tenant="no spaces")
 
 
+@pytest.mark.parametrize("twin", ["\u0251lice", "\u1d00lice", "ALICE", "\uff41lice"])
+async def test_s17_a_look_alike_of_an_account_is_taken(
+    service: AuthService, alice: UserRecord, twin: str
+) -> None:
+    """\u0251lice (Latin alpha), \u1d00lice (small capital), and spellings that normalize to
+    alice: one skeleton, so the name counts as taken, and no account is made."""
+    with pytest.raises(Conflict) as info:
+        await service.register(twin, PASSWORD)
+    assert info.value.what == "username"
+    assert [u.username for u in await service.list_users()] == ["alice"]
+    assert alice.skeleton == "alice"
+
+
+@pytest.mark.parametrize("mixed", ["\u0430dmin", "al\u0456ce", "p\u0430yp\u0430l", "\u03b1lice"])
+async def test_s17_mixed_script_names_are_refused(service: AuthService, mixed: str) -> None:
+    """\u0430dmin and al\u0456ce mix Cyrillic into Latin, \u03b1lice Greek: refused whether
+    or not an account looks like them."""
+    await service.register("admin", PASSWORD)
+    with pytest.raises(InvalidInput, match="mix scripts"):
+        await service.register(mixed, PASSWORD)
+
+
+async def test_s17_a_whole_name_in_another_script_that_looks_alike_is_taken(
+    service: AuthService,
+) -> None:
+    """One script throughout passes the mixed-script rule (\u0430\u0441\u0435 is all
+    Cyrillic) and still meets the skeleton of the Latin ace; a Cyrillic name that looks like
+    no account is welcome."""
+    await service.register("ace", PASSWORD)
+    with pytest.raises(Conflict):
+        await service.register("\u0430\u0441\u0435", PASSWORD)
+    created = await service.register("\u0431\u043e\u0440\u0438\u0441", PASSWORD)
+    assert created.username == "\u0431\u043e\u0440\u0438\u0441"
+
+
 async def test_s10_every_failed_login_looks_the_same(
     service: AuthService, alice: UserRecord
 ) -> None:

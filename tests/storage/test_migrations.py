@@ -14,9 +14,11 @@ import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import column, insert, inspect, table
 from sqlalchemy.engine import Connection, make_url
 
+from authwise.core.accounts import username_skeleton
+from authwise.errors import Conflict
 from authwise.storage.base import AuditEvent, AuditKind
 from authwise.storage.sql import Database, current_revision, head_revision, open_sql_stores, upgrade
 from authwise.storage.sql._engine import SQLITE_BUSY_TIMEOUT_MS
@@ -87,17 +89,48 @@ async def test_upgrading_twice_changes_nothing(empty: tuple[str, str | None]) ->
     assert (await inspect_db(url, schema))["diff"] == []
 
 
+# The users table as revision 0002 left it: no skeleton column, so written by hand.
+_USERS_0002 = table(
+    "users",
+    *(column(name) for name in ("id", "username", "password_hash", "created_at")),
+    *(column(name) for name in ("updated_at", "roles", "tenant", "disabled", "not_before")),
+)
+
+
+async def _insert_users_0002(url: str, schema: str | None, *names: str) -> None:
+    db = Database(url, schema=schema)
+    try:
+        for n, name in enumerate(names):
+            async with db.write("user") as conn:
+                await conn.execute(
+                    insert(_USERS_0002).values(
+                        id=f"u-{name}",
+                        username=name,
+                        password_hash=user(name).password_hash,
+                        created_at=1000 + n,
+                        updated_at=1000 + n,
+                        roles='["admin"]' if name == "alice" else "[]",
+                        tenant=None,
+                        disabled=False,
+                        not_before=0,
+                    )
+                )
+    finally:
+        await db.aclose()
+
+
 async def test_upgrade_from_the_previous_revision_keeps_the_data(
     empty: tuple[str, str | None],
 ) -> None:
     url, schema = empty
-    await upgrade(url, revision="0001", schema=schema)
-    assert await current_revision(url, schema=schema) == "0001"
+    await upgrade(url, revision="0002", schema=schema)
+    assert await current_revision(url, schema=schema) == "0002"
     before = await inspect_db(url, schema)
-    assert "ix_audit_events_user_id_id" not in before["audit_indexes"]
+    assert "ix_audit_events_user_id_id" in before["audit_indexes"]
 
-    # The diff at 0001 is exactly what the later revisions add: the audit index (0002), the
-    # event log, its counter, the poll receivers' cursors and the sessions' replaced IDs (0004).
+    # The diff at 0002 is exactly what the later revisions add: the usernames' skeletons
+    # (0003); the event log, its counter, the poll receivers' cursors and the sessions'
+    # replaced IDs (0004).
     def named(d: tuple[Any, ...]) -> tuple[str, str]:
         if d[0] == "add_table":
             return d[0], d[1].name
@@ -107,17 +140,18 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
 
     assert sorted(named(d) for d in before["diff"]) == [
         ("add_column", "sessions.previous_digest"),
-        ("add_index", "ix_audit_events_user_id_id"),
+        ("add_column", "users.skeleton"),
         ("add_index", "ix_events_at"),
         ("add_index", "ix_sessions_previous_digest"),
+        ("add_index", "uq_users_skeleton"),
         ("add_table", "event_counter"),
         ("add_table", "events"),
         ("add_table", "receivers"),
     ]
 
+    await _insert_users_0002(url, schema, "alice")
     stores = await open_sql_stores(url, schema=schema)
     try:
-        await stores.users.create(user("alice", roles=("admin",)))
         await stores.sessions.create(session("s1"))
         await stores.refresh.create(family("f1"), digest("t0"))
         await stores.refresh.rotate("f1", 0, digest("t1"), 1100)
@@ -131,16 +165,48 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(
     await upgrade(url, schema=schema)
     after = await inspect_db(url, schema)
     assert after["diff"] == []
-    assert "ix_audit_events_user_id_id" in after["audit_indexes"]
 
     stores = await open_sql_stores(url, schema=schema)
     try:
-        assert await stores.users.get("u-alice") == user("alice", roles=("admin",))
+        assert await stores.users.get("u-alice") == user(
+            "alice", roles=("admin",), skeleton="alice"
+        )
         assert await stores.sessions.get(digest("s1")) == session("s1")
         found = await stores.refresh.find(digest("t0"))
         assert found is not None
         assert (found[0].generation, found[1]) == (1, 0)
         assert [e.at for e in await stores.audit.recent(user_id="u-alice")] == [1002, 1001, 1000]
+    finally:
+        await stores.aclose()
+
+
+async def test_the_skeleton_upgrade_keeps_older_look_alikes_and_refuses_new_ones(
+    empty: tuple[str, str | None],
+) -> None:
+    """Accounts made before the rule may already look alike (``admin``, then a Cyrillic
+    ``\u0430dmin``): the older keeps the skeleton, the younger none, both stay, and a new
+    look-alike of either is refused."""
+    url, schema = empty
+    await upgrade(url, revision="0002", schema=schema)
+    await _insert_users_0002(url, schema, "admin", "\u0430dmin", "bob")
+    await upgrade(url, schema=schema)
+    stores = await open_sql_stores(url, schema=schema)
+    try:
+        admin = await stores.users.get("u-admin")
+        twin = await stores.users.get("u-\u0430dmin")
+        bob = await stores.users.get("u-bob")
+        assert admin is not None
+        assert twin is not None
+        assert bob is not None
+        assert (admin.skeleton, twin.skeleton, bob.skeleton) == (
+            username_skeleton("admin"),
+            None,
+            "bob",
+        )
+        with pytest.raises(Conflict) as info:
+            await stores.users.create(user("\u0251dmin", skeleton=username_skeleton("\u0251dmin")))
+        assert info.value.what == "username"
+        await stores.users.create(user("carol", skeleton="carol"))
     finally:
         await stores.aclose()
 

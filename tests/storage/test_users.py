@@ -36,6 +36,30 @@ async def test_duplicate_username_conflicts(users: UserStore) -> None:
     assert (await users.get_by_username("alice")).id == "u-alice"  # type: ignore[union-attr]
 
 
+async def test_a_taken_skeleton_conflicts_as_a_taken_username(users: UserStore) -> None:
+    """S17: a name that looks like an existing one (the same confusable skeleton) is taken,
+    atomically, as the name itself would be; accounts without a skeleton do not collide."""
+    await users.create(user("admin", skeleton="adrnin"))
+    with pytest.raises(Conflict) as info:
+        await users.create(user("\u0430dmin", skeleton="adrnin"))
+    assert info.value.what == "username"
+    assert await users.get_by_username("\u0430dmin") is None
+    await users.create(user("old1"))
+    await users.create(user("old2"))
+    stored = await users.get_by_username("admin")
+    assert stored is not None
+    assert stored.skeleton == "adrnin"
+
+
+async def test_racing_look_alikes_make_one_account(users: UserStore) -> None:
+    names = ["\u0430dmin", "\u0251dmin", "adm\u0456n", "admin"]
+    results = await asyncio.gather(
+        *(users.create(user(name, skeleton="adrnin")) for name in names), return_exceptions=True
+    )
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, Conflict) for r in results if r is not None)
+
+
 async def test_duplicate_id_conflicts(users: UserStore) -> None:
     await users.create(user("alice"))
     with pytest.raises(Conflict):

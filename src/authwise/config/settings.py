@@ -256,7 +256,15 @@ class RateLimitSettings:
     do not slow the owner down at another."""
     login_per_account_global: str = "100/minute"
     """Failed sign-in attempts per account name from all addresses together: the ceiling on
-    guessing spread over many addresses (sliding, never a permanent lockout)."""
+    guessing spread over many addresses (sliding, never a permanent lockout). A browser that
+    presents a valid device cookie for the account is not counted here (``login_per_device``)."""
+    login_per_device: str = "10/minute"
+    """Failed sign-in attempts per account from one device that signed in to it before (its
+    device cookie): counted instead of the two limits above, so guessing from elsewhere does
+    not keep the owner out, and a device cookie that keeps failing is throttled on its own."""
+    device_cookie_ttl: int = 365 * 86_400
+    """Seconds a device cookie lives after each successful sign-in that sets it; 0 sets none
+    (every sign-in then counts against the account-wide ceiling)."""
     login_per_address: str = "30/minute"
     """Login attempts per client address."""
     refresh_per_address: str = "60/minute"
@@ -270,6 +278,7 @@ class RateLimitSettings:
         for name in (
             "login_per_account",
             "login_per_account_global",
+            "login_per_device",
             "login_per_address",
             "refresh_per_address",
         ):
@@ -277,6 +286,9 @@ class RateLimitSettings:
                 parse_many(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"rate_limits.{name}: {exc}") from None
+        if not 0 <= self.device_cookie_ttl <= 400 * 86_400:
+            # RFC 6265bis caps a cookie's Max-Age at 400 days.
+            raise ValueError("rate_limits.device_cookie_ttl must be between 0 and 400 days")
 
 
 @dataclass(frozen=True, kw_only=True)

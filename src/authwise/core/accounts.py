@@ -1,21 +1,30 @@
 """Account rules: usernames, passwords, roles, tenants, hashing parameters, client secrets.
 
-Usernames are compared in one normal form (NFKC, then case folding, then NFKC again, as
-RFC 8265 does for identifiers), so ``Alice``, ``ALICE`` and the full-width ``Alice`` are one account, and
-restricted to letters, digits and ``. _ - @ +`` so no two names look alike by whitespace or
-invisible characters. Passwords follow ASVS 5.0 V6.2: a minimum length, a generous maximum,
-no composition rules, never truncated, and not the username.
+Usernames are prepared and enforced with the PRECIS UsernameCaseMapped profile (RFC 8265,
+case folding as its case-mapping step), so ``Alice``, ``ALICE`` and the full-width ``Alice``
+are one account, and restricted to letters, digits and ``. _ - @ +``, so no two names look
+alike by whitespace, invisible or compatibility characters. A name mixing scripts (a Cyrillic
+``\u0430`` among Latin letters) is refused, and :func:`username_skeleton` gives the UTS #39
+confusable skeleton under which no two accounts may exist (``\u0430dmin`` beside ``admin``).
+
+Passwords follow ASVS 5.0 V6.2: a minimum length, a generous maximum, no composition rules,
+never truncated, not the username, and not one of the 30,000 most common passwords of
+zxcvbn's list (compiled from breach corpora).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from precis_i18n import get_profile
+
 from authwise.core._b64 import b64url_encode
+from authwise.core._confusables import ENTRIES as _CONFUSABLE_ENTRIES
 from authwise.core.sessions import new_secret, secret_digest
 from authwise.errors import InvalidInput
 
@@ -24,11 +33,13 @@ __all__ = [
     "HashParams",
     "PasswordPolicy",
     "check_password",
+    "common_passwords",
     "new_client_secret",
     "new_user_id",
     "normalize_roles",
     "normalize_tenant",
     "normalize_username",
+    "username_skeleton",
 ]
 
 CLIENT_SECRET_PREFIX = "aw_cs_"  # noqa: S105 - a prefix, not a secret
@@ -44,12 +55,29 @@ MIN_MEMORY_KIB = 19_456
 MIN_TIME_COST = 2
 
 
+_PRECIS = get_profile("UsernameCaseMapped:CaseFold")
+# UTS #39 section 5.1: Common and Inherited characters belong to every script, and these
+# scripts are written together (Japanese, Korean, Chinese with Bopomofo).
+_ANY_SCRIPT = frozenset({"COMMON", "INHERITED"})
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
+_WRITTEN_TOGETHER = (
+    frozenset({"HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"HAN", "HANGUL"}),
+    frozenset({"HAN", "BOPOMOFO"}),
+)
+
+
 def normalize_username(raw: str) -> str:
     """The normal form under which a username is stored and looked up; raises
-    :class:`InvalidInput` (field ``username``) for names outside the rules."""
+    :class:`InvalidInput` (field ``username``) for names outside the rules: PRECIS
+    UsernameCaseMapped (RFC 8265) with case folding, 3 to 64 characters, letters, digits and
+    ``. _ - @ +``, starting with a letter or digit, and letters of one script."""
     if not isinstance(raw, str) or len(raw) > 4 * USERNAME_MAX:
         raise InvalidInput("username", "username is too long")
-    name = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    try:
+        name: str = _PRECIS.enforce(raw)
+    except UnicodeError:
+        raise InvalidInput("username", "username may hold letters, digits and . _ - @ +") from None
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         raise InvalidInput(
             "username", f"username must be {USERNAME_MIN} to {USERNAME_MAX} characters"
@@ -59,11 +87,62 @@ def normalize_username(raw: str) -> str:
             raise InvalidInput("username", "username may hold letters, digits and . _ - @ +")
     if not name[0].isalnum():
         raise InvalidInput("username", "username must start with a letter or digit")
+    if _mixed_scripts(name):
+        raise InvalidInput("username", "username must not mix scripts (such as Latin and Cyrillic)")
     return name
+
+
+def _mixed_scripts(name: str) -> bool:
+    from confusable_homoglyphs.categories import alias
+
+    scripts = {alias(char) for char in name} - _ANY_SCRIPT
+    return len(scripts) > 1 and not any(scripts <= group for group in _WRITTEN_TOGETHER)
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    table = {}
+    for entry in _CONFUSABLE_ENTRIES.split():
+        source, _, target = entry.partition("=")
+        table[chr(int(source, 16))] = "".join(chr(int(cp, 16)) for cp in target.split("."))
+    # Unicode's data leaves out the Latin small capitals (``ᴀ``, ``ʟ``), which read as the
+    # lower-case letter in a name; UTS #39 lets an implementation add what it needs.
+    for code in range(0x250, 0xA800):
+        name = unicodedata.name(chr(code), "")
+        if name.startswith(_SMALL_CAPITAL) and len(name) == len(_SMALL_CAPITAL) + 1:
+            table.setdefault(chr(code), name[-1].lower())
+    return table
+
+
+def _skeleton(text: str) -> str:
+    prototypes = _prototypes()
+    mapped = "".join(prototypes.get(char, char) for char in unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFD", mapped)
+
+
+def username_skeleton(name: str) -> str:
+    """The confusable skeleton of a normalized username (UTS #39 section 4: NFD, each
+    character to its prototype from Unicode's confusables data, NFD again), case-folded and
+    mapped once more because some prototypes are capitals (``0`` becomes ``O``). Two names
+    with one skeleton look alike: ``\u0430dmin`` (Cyrillic ``\u0430``) and ``admin``,
+    ``\u0251lice`` and ``alice``, ``b0b`` and ``bob``."""
+    return _skeleton(_skeleton(name).casefold())
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The passwords refused as common or breached (ASVS 5.0 6.2.4): the ``passwords`` list
+    zxcvbn ships (the 30,000 most frequent in breach corpora, lower case), loaded once."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 @dataclass(frozen=True, kw_only=True)
 class PasswordPolicy:
+    """What :func:`check_password` asks of a password (ASVS 5.0 V6.2). There are no
+    composition rules (6.2.5): length and the list of common passwords do the work."""
+
     min_length: int = 8
     """ASVS 5.0 6.2.1: at least 8 (15 recommended where there is no second factor)."""
     max_length: int = 1024
@@ -90,8 +169,15 @@ def check_password(password: str, policy: PasswordPolicy, *, username: str | Non
         password.encode()
     except UnicodeEncodeError:
         raise InvalidInput("password", "password must be valid Unicode text") from None
-    if username is not None and password.casefold() == username.casefold():
+    folded = password.casefold()
+    if username is not None and folded == username.casefold():
         raise InvalidInput("password", "password must differ from the username")
+    if folded in common_passwords():
+        raise InvalidInput(
+            "password",
+            "password is one of the most common passwords (found in data breaches); "
+            "choose another, such as a few unrelated words",
+        )
 
 
 def normalize_roles(roles: Iterable[str]) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ from authwise.server import decoder
 from authwise.server.auth import Authenticator, SessionRotationMiddleware, rotated_cookie
 from authwise.server.context import ServerContext, derive_key
 from authwise.server.csrf import CsrfGuard
+from authwise.server.device_cookie import DeviceCookies
 from authwise.server.headers import (
     SecurityHeadersMiddleware,
     add_security_headers,
@@ -165,6 +166,7 @@ def _context(
         settings=settings,
         service=service,
         csrf=CsrfGuard(derive_key(secret, "csrf"), settings.server.origins),
+        devices=DeviceCookies(derive_key(secret, "device-cookie"), settings),
         throttle=Throttle(settings.rate_limits, settings.storage.redis_url),
         metrics=metrics,
         pages=Pages(),
@@ -224,6 +226,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             ctx.subscription.close()
+            await ctx.throttle.close()
             await service.close(close_stores=close_stores)
 
     middleware = [

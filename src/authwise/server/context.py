@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from authwise.config import Settings
 from authwise.server.csrf import CsrfGuard
+from authwise.server.device_cookie import DeviceCookies
 from authwise.server.identity_cache import IdentityCache
 from authwise.server.metrics import Metrics
 from authwise.server.pages import Pages
@@ -29,6 +30,7 @@ class ServerContext:
     settings: Settings
     service: AuthService
     csrf: CsrfGuard
+    devices: DeviceCookies
     throttle: Throttle
     metrics: Metrics
     pages: Pages

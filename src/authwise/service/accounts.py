@@ -11,6 +11,7 @@ from authwise.core.accounts import (
     normalize_roles,
     normalize_tenant,
     normalize_username,
+    username_skeleton,
 )
 from authwise.errors import AuthenticationFailed, InvalidInput, NotFound
 from authwise.service._base import Ended, ServiceBase, log
@@ -35,8 +36,9 @@ class AccountsMixin(ServiceBase):
         actor_id: str | None = None,
     ) -> UserRecord:
         """Create a user. :class:`InvalidInput` for a name, password, role or tenant the
-        policies refuse; :class:`~authwise.errors.Conflict` when the username is taken (the
-        hash is computed first, so both answers cost the same)."""
+        policies refuse; :class:`~authwise.errors.Conflict` when the username, or one that
+        looks like it (the same confusable skeleton), is taken (the hash is computed first, so
+        both answers cost the same)."""
         name = normalize_username(username)
         check_password(password, self.config.passwords, username=name)
         role_tuple = normalize_roles(roles)
@@ -51,6 +53,7 @@ class AccountsMixin(ServiceBase):
             updated_at=now,
             roles=role_tuple,
             tenant=tenant,
+            skeleton=username_skeleton(name),
         )
         await self.stores.users.create(user)
         await self._audit(AuditKind.USER_CREATED, user_id=user.id, actor_id=actor_id)

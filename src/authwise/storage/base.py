@@ -100,12 +100,17 @@ class UserRecord:
     not_before: int = 0
     """Credentials issued before this time (sessions rotated before it, tokens with an earlier
     ``iat``) no longer carry the user's current privileges."""
+    skeleton: str | None = None
+    """The username's confusable skeleton (``authwise.core.accounts.username_skeleton``),
+    unique among the users that have one: no two accounts whose names look alike. ``None``
+    only for accounts older than the rule whose skeleton another account already held."""
 
 
 class UserStore(Protocol):
     async def create(self, user: UserRecord) -> None:
-        """Insert ``user``. Atomic: :class:`Conflict` ("username" or "user") if the username or
-        the ID is taken, even when two creates race."""
+        """Insert ``user``. Atomic: :class:`Conflict` ("username" or "user") if the username,
+        its skeleton (a look-alike name counts as taken) or the ID is taken, even when two
+        creates race."""
 
     async def get(self, user_id: str) -> UserRecord | None: ...
 

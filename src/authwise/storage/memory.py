@@ -54,15 +54,18 @@ class MemoryUserStore:
         self._lock = asyncio.Lock()
         self._by_id: dict[str, UserRecord] = {}
         self._by_name: dict[str, str] = {}
+        self._skeletons: set[str] = set()
 
     async def create(self, user: UserRecord) -> None:
         async with self._lock:
-            if user.username in self._by_name:
+            if user.username in self._by_name or user.skeleton in self._skeletons:
                 raise Conflict("username")
             if user.id in self._by_id:
                 raise Conflict("user")
             self._by_id[user.id] = user
             self._by_name[user.username] = user.id
+            if user.skeleton is not None:
+                self._skeletons.add(user.skeleton)
 
     async def get(self, user_id: str) -> UserRecord | None:
         return self._by_id.get(user_id)

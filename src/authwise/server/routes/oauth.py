@@ -65,6 +65,25 @@ async def client_from_basic(
         ) from None
 
 
+def _cross_site_browser(request: Request, allowed: frozenset[str]) -> bool:
+    """Whether a browser sent ``request`` from a page on an origin not in ``allowed`` (S15).
+
+    A page cannot forge ``Origin`` or ``Sec-Fetch-Site``: an ``Origin`` in ``allowed`` is
+    believed whatever the site says (a registered client's page on another origin); short of
+    that, ``Sec-Fetch-Site: cross-site`` or ``same-site`` is refused, and so is any other
+    ``Origin``, ``null`` included, unless the browser says the request is ``same-origin``
+    (what it sends with ``Origin: null`` from our own ``no-referrer`` pages). Clients that
+    send neither header (servers, curl, mobile apps) are no browser."""
+    headers = request.headers
+    origin = headers.get("origin")
+    if origin is not None and origin.lower() in allowed:
+        return False
+    site = headers.get("sec-fetch-site")
+    if site in ("cross-site", "same-site"):
+        return True
+    return origin is not None and not (origin == "null" and site == "same-origin")
+
+
 def routes(ctx: ServerContext) -> list[Route]:
     settings = ctx.settings
     service = ctx.service
@@ -73,6 +92,9 @@ def routes(ctx: ServerContext) -> list[Route]:
     limit = settings.server.max_body_bytes
     metrics = ctx.metrics
     trust_proxy = settings.server.trust_proxy_headers
+    # Origins whose pages may run a credential grant in a browser: ours and the registered
+    # client origins (cors.allow_origins, until clients carry their own).
+    grant_origins = settings.server.origins | frozenset(settings.cors.allow_origins)
 
     metadata = {
         "issuer": issuer,
@@ -133,6 +155,10 @@ def routes(ctx: ServerContext) -> list[Route]:
     async def _password_grant(
         fields: dict[str, object], audience: str | None, addr: str, request: Request
     ) -> Response:
+        if _cross_site_browser(request, grant_origins):
+            raise _oauth_error(
+                403, "cross_origin", "Credential grants from another site's page are refused."
+            )
         username = required_text(fields, "username", max_length=256)
         password = required_text(fields, "password", max_length=1024)
         await ctx.throttle.before_login(username, addr)

@@ -9,7 +9,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from authwise.errors import AuthenticationFailed
-from authwise.server.auth import Authenticator, Caller, clear_cookie, session_cookie
+from authwise.server.auth import (
+    Authenticator,
+    Caller,
+    clear_cookie,
+    cookie_value,
+    session_cookie,
+)
 from authwise.server.context import ServerContext
 from authwise.server.requests import (
     client_addr,
@@ -19,6 +25,7 @@ from authwise.server.requests import (
 )
 from authwise.server.responses import NO_STORE, ApiError, json_response
 from authwise.server.routes.views import by_method, session_json, user_json
+from authwise.server.throttle import account_key
 
 __all__ = ["routes"]
 
@@ -96,8 +103,11 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         password = required_text(fields, "password", max_length=1024)
         addr = client_addr(request, trust_proxy)
         html = _wants_html(request) and "json" not in request.headers.get("content-type", "")
+        devices = ctx.devices
+        presented = cookie_value(request.headers.get("cookie"), devices.name)
+        device = devices.device(presented, account_key(username))
         try:
-            await ctx.throttle.before_login(username, addr)
+            await ctx.throttle.before_login(username, addr, device)
         except ApiError as exc:
             if html and exc.status_code == 429:
                 return ctx.pages.render(
@@ -116,7 +126,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
                 current_session_id=auth.session_id(request),
             )
         except AuthenticationFailed:
-            await ctx.throttle.login_failed(username, addr)
+            await ctx.throttle.login_failed(username, addr, device)
             metrics.logins.labels("failed").inc()
             if html:
                 return ctx.pages.render("login.html", {"error": "Wrong username or password."}, 401)
@@ -136,6 +146,8 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
             )
             response = json_response(current_session_body(caller), headers=NO_STORE)
         response.headers.append("set-cookie", cookie)
+        if devices.enabled:
+            response.headers.append("set-cookie", devices.issue(result.user.username))
         return response
 
     async def current(request: Request) -> Response:

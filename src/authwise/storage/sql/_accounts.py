@@ -39,6 +39,7 @@ def _user(row: RowMapping) -> UserRecord:
         tenant=row["tenant"],
         disabled=bool(row["disabled"]),
         not_before=row["not_before"],
+        skeleton=row["skeleton"],
     )
 
 
@@ -57,12 +58,14 @@ class SqlUserStore(SqlStore):
                         tenant=user.tenant,
                         disabled=user.disabled,
                         not_before=user.not_before,
+                        skeleton=user.skeleton,
                     )
                 )
         except Conflict:
-            # Which unique value was taken: the username is the one a caller can act on.
-            taken = await self.get_by_username(user.username)
-            raise Conflict("username" if taken is not None else "user") from None
+            # Which unique value was taken: the username (or its skeleton, a look-alike name)
+            # is the one a caller can act on.
+            id_free = await self.get(user.id) is None
+            raise Conflict("username" if id_free else "user") from None
 
     async def get(self, user_id: str) -> UserRecord | None:
         return await self._one(users.c.id == user_id)

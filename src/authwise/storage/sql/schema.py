@@ -65,6 +65,10 @@ users = Table(
     Column("tenant", String(), nullable=True),
     Column("disabled", Boolean, nullable=False),
     Column("not_before", BigInteger, nullable=False),
+    # The confusable skeleton of the username (UTS #39): unique, so no two accounts look
+    # alike; NULL only for older accounts whose skeleton another one already held.
+    Column("skeleton", String(), nullable=True),
+    Index("uq_users_skeleton", "skeleton", unique=True),
 )
 
 sessions = Table(
