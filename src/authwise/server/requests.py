@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -11,6 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from authwise.server.responses import ApiError
 
 __all__ = [
+    "ascii_int",
     "client_addr",
     "optional_text",
     "read_fields",
@@ -21,14 +23,22 @@ __all__ = [
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
+# ASCII digits only: str.isdigit() and int() also take "²", "٣" or "1_000".
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def ascii_int(text: str) -> int | None:
+    """``text`` as a non-negative integer when it is 1 to 18 ASCII digits, else None."""
+    return int(text) if _DIGITS.fullmatch(text) else None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
-            raise ApiError(400)
-        if int(length) > limit:
+        declared = ascii_int(length)
+        if declared is None:
+            raise ApiError(400, message="Content-Length is not a number.")
+        if declared > limit:
             raise ApiError(413)
     chunks: list[bytes] = []
     size = 0

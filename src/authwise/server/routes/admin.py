@@ -13,7 +13,13 @@ from starlette.routing import Route
 from authwise.errors import Conflict, NotFound
 from authwise.server.auth import Authenticator, Caller
 from authwise.server.context import ServerContext
-from authwise.server.requests import client_addr, read_fields, read_json_object, required_text
+from authwise.server.requests import (
+    ascii_int,
+    client_addr,
+    read_fields,
+    read_json_object,
+    required_text,
+)
 from authwise.server.responses import ApiError, json_response
 from authwise.server.routes.views import user_json
 
@@ -68,12 +74,11 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
     async def list_users(request: Request) -> Response:
         await admin(request, unsafe=False)
         after = request.query_params.get("after") or None
-        raw_limit = request.query_params.get("limit", "100")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+        page_size = ascii_int(request.query_params.get("limit", "100"))
+        if page_size is None or not 1 <= page_size <= 500:
             raise ApiError(400, message="limit must be an integer from 1 to 500.")
         if after is not None and len(after) > 256:
             raise ApiError(400, message="after is too long.")
-        page_size = int(raw_limit)
         users = await service.list_users(after=after, limit=page_size)
         next_after = users[-1].username if len(users) == page_size else None
         body = {"users": [user_json(u) for u in users], "next": next_after}
