@@ -8,6 +8,7 @@ environment variables and a TOML file onto these same objects.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,11 @@ ServerKind = Literal["uvicorn", "granian"]
 SameSite = Literal["lax", "strict"]
 Algorithm = Literal["ES256", "Ed25519", "RS256"]
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?::[0-9]{1,5})?|\[[0-9a-f:.]+\](?::[0-9]{1,5})?"
+)
 
 
 class Secret:
@@ -100,6 +106,15 @@ class ServerSettings:
     rightmost entry, the one the proxy appended; entries to its left are client-controlled."""
     max_body_bytes: int = 64 * 1024
     """Largest request body accepted; bigger ones get 413."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (``name`` or ``name:port``) accepted in the ``Host`` header besides those of
+    ``public_url`` (and its loopback aliases); any other host gets 400."""
+    metrics_token: Secret | None = None
+    """Bearer token that ``GET /metrics`` requires; when unset, ``/metrics`` answers 404 (the
+    counters tell sign-in successes from failures, so they are not public)."""
+    hsts_include_subdomains: bool = False
+    """Add ``includeSubDomains`` to ``Strict-Transport-Security`` (sent when ``public_url`` is
+    https): only when every subdomain of the public host is served over https."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -112,6 +127,26 @@ class ServerSettings:
         object.__setattr__(self, "public_url", _origin(url, "server.public_url"))
         if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
             raise ValueError("server.max_body_bytes must be between 1 KiB and 16 MiB")
+        hosts = tuple(h.strip().lower() for h in self.allowed_hosts)
+        if not all(_HOST.fullmatch(h) for h in hosts):
+            raise ValueError("server.allowed_hosts must be host names, optionally with :port")
+        object.__setattr__(self, "allowed_hosts", hosts)
+        if self.metrics_token is not None and len(self.metrics_token.reveal()) < 16:
+            raise ValueError("server.metrics_token must be at least 16 characters")
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The ``Host`` header values this server answers: the host (and ``host:port``) of
+        each of :attr:`origins`, and :attr:`allowed_hosts`."""
+        names: set[str] = set(self.allowed_hosts)
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            default = _DEFAULT_PORTS[parts.scheme]
+            bare = parts.netloc if parts.port is None else parts.netloc.rsplit(":", 1)[0]
+            names.add(parts.netloc)
+            if parts.port in (None, default):
+                names.update({bare, f"{bare}:{default}"})
+        return frozenset(names)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -46,6 +46,7 @@ from authwise.server.headers import (
     add_security_headers,
     security_headers,
 )
+from authwise.server.hosts import TrustedHostMiddleware
 from authwise.server.identity_cache import IdentityCache
 from authwise.server.metrics import Metrics, MetricsMiddleware
 from authwise.server.pages import Pages
@@ -77,7 +78,11 @@ async def build_service(settings: Settings) -> AuthService:
 def _error_handlers(ctx: ServerContext) -> dict[type[Exception] | int, object]:
     ctx_metrics = ctx.metrics
     # The 500 answer is sent from outside the middleware stack: it adds these itself.
-    error_headers = security_headers(hsts=ctx.settings.server.public_url.startswith("https:"))
+    server = ctx.settings.server
+    error_headers = security_headers(
+        hsts=server.public_url.startswith("https:"),
+        include_subdomains=server.hsts_include_subdomains,
+    )
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)  # noqa: S101
@@ -221,9 +226,15 @@ def create_app(
             await ctx.subscription.close()
             await service.close(close_stores=close_stores)
 
+    server = settings.server
     middleware = [
         Middleware(MetricsMiddleware, metrics=metrics),
-        Middleware(SecurityHeadersMiddleware, hsts=settings.server.public_url.startswith("https:")),
+        Middleware(
+            SecurityHeadersMiddleware,
+            hsts=server.public_url.startswith("https:"),
+            include_subdomains=server.hsts_include_subdomains,
+        ),
+        Middleware(TrustedHostMiddleware, hosts=server.hosts, public_url=server.public_url),
         Middleware(SessionRotationMiddleware, ctx=ctx),
     ]
     if settings.cors.allow_origins:
