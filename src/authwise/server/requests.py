@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -88,7 +89,19 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise ApiError(400, message="The body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise ApiError(400, message="The body must be a JSON object.")
+    # orjson keeps the last of two equal names, another parser the first: one body, two
+    # meanings. Re-serialising gives back the input when it was compact and had no
+    # duplicates; any other body is checked member by member.
+    if orjson.dumps(value) != body:
+        json.loads(body, object_pairs_hook=_no_duplicates)
     return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ApiError(400, message="The body repeats a member name.")
+    return obj
 
 
 async def read_fields(request: Request, limit: int, *, json: bool = True) -> dict[str, Any]:
