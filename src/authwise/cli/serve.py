@@ -15,12 +15,19 @@ from authwise.cli._runtime import (
     DataDirOpt,
     RedisOpt,
     console,
+    errors,
     fail,
     redact,
     run_async,
     settings_from,
 )
-from authwise.config import Settings, env_name, load_key_encryption_key
+from authwise.config import (
+    Settings,
+    env_name,
+    load_key_encryption_key,
+    looser_than_private,
+    prepare_data_dir,
+)
 
 __all__ = ["serve"]
 
@@ -134,11 +141,20 @@ def serve(
 
 
 def _prepare(settings: Settings) -> None:
-    """Things to do once before the workers start: the key-encryption key and migrations."""
+    """Things to do once before the workers start: the data directory, the key-encryption
+    key and migrations."""
     try:
+        prepare_data_dir(settings.storage)
         load_key_encryption_key(settings.storage)
     except (OSError, ValueError) as exc:
         fail(str(exc), 2)
+    for path, mode in looser_than_private(settings.storage):
+        fix = "chmod 700" if path.is_dir() else "chmod 600"
+        errors.print(
+            f"[yellow]warning:[/] {path} is open to other users (mode {mode:o}); it holds "
+            f"password hashes or keys: {fix} it",
+            soft_wrap=True,
+        )
     if settings.storage.database.startswith("memory:"):
         if settings.server.workers > 1:
             fail("memory:// keeps state in one process: use one worker", 2)

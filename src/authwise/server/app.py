@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from authwise.config import Settings, load_key_encryption_key
+from authwise.config import Settings, load_key_encryption_key, prepare_data_dir
 from authwise.core.sessions import SessionPolicy
 from authwise.errors import (
     AuthenticationFailed,
@@ -64,6 +64,7 @@ MAINTENANCE_INTERVAL = 30.0
 
 async def build_service(settings: Settings) -> AuthService:
     """Open the configured stores and build (not start) the service over them."""
+    prepare_data_dir(settings.storage)
     kek = load_key_encryption_key(settings.storage)
     stores = await open_stores(settings)
     return AuthService(
