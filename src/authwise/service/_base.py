@@ -72,6 +72,8 @@ class ServiceBase:
         self.revocations = RevocationSet()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ring: KeyRing | None = None
+        self._distrusted: set[str] = set()
+        """Kids retired at once (compromised): never trusted again by this process."""
         self._issuer: AccessTokenIssuer | None = None
         self._verifier: AccessTokenVerifier | None = None
         self._claims = ClaimsPolicy.create(config.issuer, config.audiences, leeway=config.leeway)
@@ -91,7 +93,7 @@ class ServiceBase:
             return  # unchanged: keep the issuer and the verifier's cache
         self._ring = ring
         self._issuer = AccessTokenIssuer(ring.active, self.config.issuer, self._mint_policy)
-        keys = ring.verification_keys()
+        keys = self._without_distrusted(ring.verification_keys())
         if self._verifier is None:
             self._verifier = AccessTokenVerifier(
                 keys=keys, claims=self._claims, revocation=self.revocations
@@ -118,9 +120,16 @@ class ServiceBase:
         assert self._verifier is not None  # noqa: S101
         return self._verifier
 
+    def _without_distrusted(self, keys: KeySet) -> KeySet:
+        # A ring loaded before a retirement was saved (a reload racing the event) must not
+        # bring a retired key back.
+        if not self._distrusted:
+            return keys
+        return KeySet(keys[kid] for kid in keys if kid not in self._distrusted)
+
     def jwks(self) -> KeySet:
         """The keys to publish at ``/.well-known/jwks.json``."""
-        return self.key_ring.published_keys()
+        return self._without_distrusted(self.key_ring.published_keys())
 
     # -- audit and events ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from authwise.core.accounts import (
 )
 from authwise.errors import AuthenticationFailed, InvalidInput, NotFound
 from authwise.service._base import Ended, ServiceBase, log
-from authwise.storage.base import AuditEvent, AuditKind, UserRecord
+from authwise.storage.base import AuditEvent, AuditKind, BusEvent, BusEventKind, UserRecord
 
 __all__ = ["AccountsMixin"]
 
@@ -178,6 +178,9 @@ class AccountsMixin(ServiceBase):
         await self._move_not_before(user_id, now)
         ended = await self._end_everything(user_id, now, keep_handle=keep_session)
         await self._audit(AuditKind.PASSWORD_CHANGED, user_id=user_id, actor_id=actor_id)
+        await self.stores.events.publish(
+            BusEvent(kind=BusEventKind.CREDENTIAL_CHANGED, key=user_id)
+        )
         return ended
 
     async def revoke_everything(self, user_id: str, *, actor_id: str | None = None) -> Ended:

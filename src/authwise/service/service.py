@@ -4,9 +4,11 @@ call for everything stateful."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
-from authwise.core.keyring import KeyRing
+from authwise.core.keyring import KeyRing, KeyState
 from authwise.core.keys import PrivateKey
+from authwise.errors import NotFound
 from authwise.service._base import log
 from authwise.service.tokens import TokensMixin
 from authwise.storage.base import (
@@ -18,7 +20,20 @@ from authwise.storage.base import (
     Subscription,
 )
 
-__all__ = ["AuthService"]
+__all__ = ["AuthService", "RetiredKey"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredKey:
+    """What retiring a signing key broke."""
+
+    kid: str
+    was: KeyState
+    """Its state before: ``active`` (it was signing), ``retiring`` or ``next`` (it never
+    signed anything)."""
+    tokens_valid_until: int | None
+    """When the last access token it signed would have expired (None: it signed none).
+    Until then, tokens signed with it existed and are now refused."""
 
 
 class AuthService(TokensMixin):
@@ -80,11 +95,24 @@ class AuthService(TokensMixin):
     def _on_event(self, event: BusEvent) -> None:
         if event.kind is BusEventKind.REVOKED and event.revocation is not None:
             self.revocations.apply(event.revocation)
+        elif event.kind is BusEventKind.KEY_RETIRED:
+            self._forget_key(event.key)
+            self._reload_in_background()
         elif event.kind is BusEventKind.KEYS_CHANGED:
-            # Handlers must not block: reload in a task (kept referenced until done).
-            task = asyncio.get_running_loop().create_task(self._reload_quietly())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._reload_in_background()
+
+    def _reload_in_background(self) -> None:
+        # Handlers must not block: reload in a task (kept referenced until done).
+        task = asyncio.get_running_loop().create_task(self._reload_quietly())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _forget_key(self, kid: str) -> None:
+        """Stop trusting ``kid`` in this process now, before the reload from the store lands
+        (this process's copy of the ring may not even have seen the rotation yet)."""
+        self._distrusted.add(kid)
+        if self._verifier is not None and kid in self._verifier.keys:
+            self._verifier.update_keys(self._without_distrusted(self._verifier.keys))
 
     async def _reload_quietly(self) -> None:
         try:
@@ -104,6 +132,32 @@ class AuthService(TokensMixin):
                 await self._audit(AuditKind.KEY_ROTATED, detail={"kid": ring.active.kid})
             await self.stores.events.publish(BusEvent(kind=BusEventKind.KEYS_CHANGED))
         return ring
+
+    async def retire_key(self, kid: str) -> RetiredKey:
+        """Stop trusting the signing key ``kid`` at once (it is compromised): it leaves the
+        JWKS and verification here now and in every process on the event, and every access
+        token it signed is refused. An active key hands signing over to the next key first.
+        Refresh tokens are opaque and kept server-side, so refresh families live on: their
+        next refresh gets an access token from the new active key.
+        :class:`~authwise.errors.NotFound` when the ring has no such key."""
+        ring = await self.reload_keys()
+        entry = ring.find(kid)
+        if entry is None or entry.state is KeyState.RETIRED:
+            raise NotFound("no such key in use")
+        now = self.now()
+        # The last token it can have signed: now if it signs, else when it stopped signing.
+        signed_until: int | None = now if entry.state is KeyState.ACTIVE else entry.since
+        if entry.state is KeyState.NEXT:
+            signed_until = None
+        if entry.state is KeyState.ACTIVE:
+            await self.rotate_keys(force=True)
+        self._distrusted.add(kid)
+        self._use_ring(await self.keys.retire(kid, now))
+        await self._audit(AuditKind.KEY_RETIRED, detail={"kid": kid})
+        await self.stores.events.publish(BusEvent(kind=BusEventKind.KEY_RETIRED, key=kid))
+        await self.rotate_keys()  # a retired next key is replaced by a new one
+        valid_until = None if signed_until is None else signed_until + self.config.max_access_ttl
+        return RetiredKey(kid=kid, was=entry.state, tokens_valid_until=valid_until)
 
     async def import_key(self, key: PrivateKey, *, activate: bool = False) -> KeyRing:
         """Bring an existing signing key into the ring, stored encrypted like the others, and

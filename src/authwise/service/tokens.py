@@ -23,12 +23,15 @@ from authwise.errors import (
     InvalidClient,
     InvalidGrant,
     InvalidTarget,
+    NotFound,
     TokenError,
 )
 from authwise.service._base import log
 from authwise.service.sessions import SessionsMixin
 from authwise.storage.base import (
     AuditKind,
+    BusEvent,
+    BusEventKind,
     ClientRecord,
     RefreshFamily,
     RevocationKind,
@@ -306,6 +309,37 @@ class TokensMixin(SessionsMixin):
         )
         await self.stores.clients.create(client)
         await self._audit(AuditKind.CLIENT_CREATED, detail={"client": client.client_id})
+        return client, secret
+
+    async def revoke_client(self, client_id: str, *, actor_id: str | None = None) -> ClientRecord:
+        """Delete the client: its secret stops working for introspection and the revocation
+        list at once, and every process closes the streams it holds open (the audit trail
+        keeps the fact). :class:`NotFound` when there is no such client."""
+        client = await self.stores.clients.get(client_id) if is_handle(client_id) else None
+        if client is None or not await self.stores.clients.delete(client_id):
+            raise NotFound("no such client")
+        await self._audit(AuditKind.CLIENT_REVOKED, actor_id=actor_id, detail={"client": client_id})
+        await self.stores.events.publish(BusEvent(kind=BusEventKind.CLIENT_REVOKED, key=client_id))
+        return client
+
+    async def rotate_client_secret(
+        self, client_id: str, *, actor_id: str | None = None
+    ) -> tuple[ClientRecord, str]:
+        """Give the client a new secret (returned once: only its digest is stored); the old
+        one stops working at once, streams opened with it included. :class:`NotFound` when
+        there is no such client."""
+        secret, digest = new_client_secret()
+        client = None
+        if is_handle(client_id):
+            client = await self.stores.clients.replace_secret(client_id, digest)
+        if client is None:
+            raise NotFound("no such client")
+        await self._audit(
+            AuditKind.CLIENT_SECRET_ROTATED, actor_id=actor_id, detail={"client": client_id}
+        )
+        await self.stores.events.publish(
+            BusEvent(kind=BusEventKind.CLIENT_SECRET_ROTATED, key=client_id)
+        )
         return client, secret
 
     async def list_clients(self) -> list[ClientRecord]:

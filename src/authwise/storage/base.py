@@ -313,6 +313,9 @@ class AuditKind(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
     KEY_ROTATED = "key_rotated"
     CLIENT_CREATED = "client_created"
+    CLIENT_REVOKED = "client_revoked"
+    CLIENT_SECRET_ROTATED = "client_secret_rotated"  # noqa: S105 - an event name
+    KEY_RETIRED = "key_retired"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,6 +392,10 @@ class ClientStore(Protocol):
     async def list_clients(self) -> list[ClientRecord]:
         """Clients ordered by ID."""
 
+    async def replace_secret(self, client_id: str, secret_digest: bytes) -> ClientRecord | None:
+        """Store a new secret digest for the client (the old secret stops working); the
+        updated record, or None when there is no such client."""
+
     async def delete(self, client_id: str) -> bool: ...
 
 
@@ -405,6 +412,16 @@ class BusEventKind(StrEnum):
     """``key`` is a user ID whose record changed: drop it from caches."""
     KEYS_CHANGED = "keys_changed"
     """The signing key ring was saved by some process: reload it."""
+    KEY_RETIRED = "key_retired"
+    """``key`` is the kid of a signing key retired at once (compromised): stop trusting it
+    now, then reload the ring."""
+    CREDENTIAL_CHANGED = "credential_change"
+    """``key`` is a user ID whose password was changed or reset."""
+    CLIENT_REVOKED = "client_revoked"
+    """``key`` is the ID of an OAuth client that was deleted: close its open streams."""
+    CLIENT_SECRET_ROTATED = "client_secret_rotated"  # noqa: S105 - an event name
+    """``key`` is the ID of an OAuth client whose secret was replaced: close the streams
+    opened with the old one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
