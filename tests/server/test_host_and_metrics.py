@@ -37,14 +37,64 @@ async def test_trailing_slash_redirect_is_built_on_the_public_url(
 
 
 async def test_known_hosts_are_served(make_server: ServerFactory) -> None:
-    settings = make_settings(server=ServerSettings(public_url="http://localhost:8000"))
+    settings = make_settings(server=ServerSettings(public_url="https://auth.test:8443"))
     async with make_server(settings) as server:
-        for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
-            r = await server.client.get("/health", headers={"Host": host})
-            assert r.status_code == 200, host
-        for host in ("localhost", "localhost:8001", "localhost.evil.example:8000"):
+        r = await server.client.get("/health", headers={"Host": "auth.test:8443"})
+        assert r.status_code == 200
+        for host in (
+            "auth.test",
+            "auth.test:443",
+            "localhost:8443",
+            "127.0.0.1",
+            "a.auth.test:8443",
+        ):
             r = await server.client.get("/health", headers={"Host": host})
             assert r.status_code == 400, host
+
+
+async def test_a_loopback_public_url_allows_every_loopback_host(
+    make_server: ServerFactory,
+) -> None:
+    # Development and tests: the server is reached at whatever port it was started on.
+    settings = make_settings(server=ServerSettings(public_url="http://localhost:8000"))
+    async with make_server(settings) as server:
+        for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000", "localhost", "127.0.0.1:9"):
+            r = await server.client.get("/health", headers={"Host": host})
+            assert r.status_code == 200, host
+        for host in ("localhost.evil.example:8000", "evil.example", "127.0.0.2:8000", "[::1]x"):
+            r = await server.client.get("/health", headers={"Host": host})
+            assert r.status_code == 400, host
+
+
+async def test_a_request_without_one_host_is_refused(make_server: ServerFactory) -> None:
+    async with make_server() as server:
+        for headers in ([], [(b"host", b"auth.test"), (b"host", b"auth.test")]):
+            messages: list[dict[str, object]] = []
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.0",
+                "method": "GET",
+                "scheme": "https",
+                "path": "/health",
+                "raw_path": b"/health",
+                "query_string": b"",
+                "root_path": "",
+                "headers": headers,
+                "client": ("127.0.0.1", 40000),
+                "server": ("auth.test", 443),
+            }
+
+            async def receive() -> dict[str, object]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(
+                message: dict[str, object], sink: list[dict[str, object]] = messages
+            ) -> None:
+                sink.append(message)
+
+            await server.app(scope, receive, send)
+            assert messages[0]["status"] == 400
 
 
 def test_server_hosts_cover_the_default_port() -> None:

@@ -31,6 +31,7 @@ SameSite = Literal["lax", "strict"]
 Algorithm = Literal["ES256", "Ed25519", "RS256"]
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?")
 _HOST = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
     r"(?::[0-9]{1,5})?|\[[0-9a-f:.]+\](?::[0-9]{1,5})?"
@@ -133,6 +134,14 @@ class ServerSettings:
         object.__setattr__(self, "allowed_hosts", hosts)
         if self.metrics_token is not None and len(self.metrics_token.reveal()) < 16:
             raise ValueError("server.metrics_token must be at least 16 characters")
+
+    def allows_host(self, host: str) -> bool:
+        """Whether a request's ``Host`` header (lower-cased) names this server: one of
+        :attr:`hosts`, or, when ``public_url`` is a loopback URL (development, tests), any
+        loopback name on any port."""
+        if host in self.hosts:
+            return True
+        return is_local_http(self.public_url) and _LOOPBACK_HOST.fullmatch(host) is not None
 
     @property
     def hosts(self) -> frozenset[str]:

@@ -51,7 +51,7 @@ from authwise.server.identity_cache import IdentityCache
 from authwise.server.metrics import Metrics, MetricsMiddleware
 from authwise.server.pages import Pages
 from authwise.server.responses import ApiError, error_response
-from authwise.server.routes import admin, oauth, ops, pages, sessions
+from authwise.server.routes import admin, oauth, ops, pages, password, sessions
 from authwise.server.stores import open_stores
 from authwise.server.throttle import Throttle
 from authwise.service import AuthService, ServiceConfig, system_clock
@@ -147,6 +147,7 @@ def _routes(ctx: ServerContext) -> list[BaseRoute]:
         *sessions.routes(ctx, auth),
         *oauth.routes(ctx),
         *admin.routes(ctx, auth),
+        *password.routes(ctx, auth),
         *ops.routes(ctx),
         *pages.routes(ctx, auth),
     ]
@@ -235,7 +236,7 @@ def create_app(
             hsts=server.public_url.startswith("https:"),
             include_subdomains=server.hsts_include_subdomains,
         ),
-        Middleware(TrustedHostMiddleware, hosts=server.hosts, public_url=server.public_url),
+        Middleware(TrustedHostMiddleware, settings=server),
         Middleware(SessionRotationMiddleware, ctx=ctx),
     ]
     if settings.cors.allow_origins:

@@ -2,9 +2,10 @@
 
 A server that answers any ``Host`` builds links and redirects to wherever the client said it
 was (``Host: evil.example`` on ``/account/`` redirected to ``http://evil.example/account``),
-which poisons caches and password-reset style links. Requests whose ``Host`` is not one of
-``server.hosts`` (from ``server.public_url``, its loopback aliases, ``server.allowed_hosts``)
-get 400 before any route runs; the redirects the router makes itself (a trailing slash) are
+which poisons caches and password-reset style links. Requests whose ``Host`` the settings do not allow
+(:meth:`~authwise.config.ServerSettings.allows_host`: the host of ``server.public_url``,
+``server.allowed_hosts``, and any loopback name when the public URL is a loopback one) get 400
+before any route runs; the redirects the router makes itself (a trailing slash) are
 rebuilt on ``server.public_url``.
 """
 
@@ -12,16 +13,17 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authwise.config import ServerSettings
 from authwise.server.responses import error_response
 
 __all__ = ["TrustedHostMiddleware"]
 
 
 class TrustedHostMiddleware:
-    def __init__(self, app: ASGIApp, *, hosts: frozenset[str], public_url: str) -> None:
+    def __init__(self, app: ASGIApp, *, settings: ServerSettings) -> None:
         self.app = app
-        self._hosts = hosts
-        self._public_url = public_url.encode("latin-1")
+        self._allows = settings.allows_host
+        self._public_url = settings.public_url.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -35,7 +37,7 @@ class TrustedHostMiddleware:
                     break
                 host = value
         text = host.decode("latin-1").lower() if host is not None else ""
-        if text not in self._hosts:
+        if not self._allows(text):
             response = error_response(400, "invalid_host", "Unknown host.")
             await response(scope, receive, send)
             return

@@ -342,6 +342,12 @@ class TokensMixin(SessionsMixin):
         )
         return client, secret
 
+    async def client_is_current(self, client: ClientRecord) -> bool:
+        """Whether ``client`` still exists with the secret it had (a stream opened with it
+        may stay open); for processes that no event reached."""
+        stored = await self.stores.clients.get(client.client_id)
+        return stored is not None and digests_equal(stored.secret_digest, client.secret_digest)
+
     async def list_clients(self) -> list[ClientRecord]:
         """Every OAuth client, ordered by ID (records hold only the secrets' digests)."""
         return await self.stores.clients.list_clients()

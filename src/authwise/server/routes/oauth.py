@@ -168,9 +168,9 @@ def routes(ctx: ServerContext) -> list[Route]:
         return json_response(result, headers=NO_STORE)
 
     async def revocations(request: Request) -> Response:
-        await _client(ctx, request, required=True)
-        if "text/event-stream" in request.headers.get("accept", ""):
-            return await revocation_stream(ctx)
+        client = await _client(ctx, request, required=True)
+        if client is not None and "text/event-stream" in request.headers.get("accept", ""):
+            return await revocation_stream(ctx, client)
         now = service.now()
         entries = await service.live_revocations(now)
         body = {"now": now, "entries": [entry.to_dict() for entry in entries]}
