@@ -108,8 +108,9 @@ class ServerSettings:
     max_body_bytes: int = 64 * 1024
     """Largest request body accepted; bigger ones get 413."""
     allowed_hosts: tuple[str, ...] = ()
-    """Host names (``name`` or ``name:port``) accepted in the ``Host`` header besides those of
-    ``public_url`` (and its loopback aliases); any other host gets 400."""
+    """Host names (``name`` or ``name:port``) accepted in the ``Host`` header besides the host
+    of ``public_url`` (and, when that is a loopback URL, any loopback name and port); any
+    other host gets 400."""
     metrics_token: Secret | None = None
     """Bearer token that ``GET /metrics`` requires; when unset, ``/metrics`` answers 404 (the
     counters tell sign-in successes from failures, so they are not public)."""
