@@ -116,6 +116,7 @@ def serve(
     if s.server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP1Settings
 
         Granian(
             "authwise.server.asgi:application",
@@ -124,13 +125,23 @@ def serve(
             interface=Interfaces.ASGI,
             workers=s.workers,
             factory=True,
+            # Its read buffer bounds the request head (431 beyond it); the body deadline is
+            # authwise.server.guards.BodyDeadlineMiddleware.
+            http1_settings=HTTP1Settings(
+                header_read_timeout=int(s.header_timeout * 1000),
+                max_buffer_size=max(s.max_header_bytes, 8192),
+            ),
         ).serve()
     else:
         import uvicorn
 
+        from authwise.server.uvicorn_guard import GuardedHttpToolsProtocol
+
         uvicorn.run(
             "authwise.server.asgi:application",
             factory=True,
+            # httptools with a header deadline, a header size cap and a body deadline.
+            http=GuardedHttpToolsProtocol,
             host=s.host,
             port=s.port,
             workers=s.workers,

@@ -114,6 +114,15 @@ class ServerSettings:
     metrics_token: Secret | None = None
     """Bearer token that ``GET /metrics`` requires; when unset, ``/metrics`` answers 404 (the
     counters tell sign-in successes from failures, so they are not public)."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers, from the connection's opening (or
+    the request's first byte); then 408 and the connection is closed."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send a request's body once its headers are in; then the
+    connection is closed."""
+    max_header_bytes: int = 32 * 1024
+    """Largest request head (request line and headers) read; more gets 431 and the
+    connection is closed, before any authentication work."""
     hsts_include_subdomains: bool = False
     """Add ``includeSubDomains`` to ``Strict-Transport-Security`` (sent when ``public_url`` is
     https): only when every subdomain of the public host is served over https."""
@@ -129,6 +138,12 @@ class ServerSettings:
         object.__setattr__(self, "public_url", _origin(url, "server.public_url"))
         if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
             raise ValueError("server.max_body_bytes must be between 1 KiB and 16 MiB")
+        if not 0.5 <= self.header_timeout <= 300 or not 0.5 <= self.body_timeout <= 3600:
+            raise ValueError(
+                "server.header_timeout (0.5-300 s) and server.body_timeout (0.5-3600 s) are out of range"
+            )
+        if not 8 * 1024 <= self.max_header_bytes <= 1024 * 1024:
+            raise ValueError("server.max_header_bytes must be between 8 KiB and 1 MiB")
         hosts = tuple(h.strip().lower() for h in self.allowed_hosts)
         if not all(_HOST.fullmatch(h) for h in hosts):
             raise ValueError("server.allowed_hosts must be host names, optionally with :port")

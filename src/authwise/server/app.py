@@ -41,6 +41,7 @@ from authwise.server import decoder
 from authwise.server.auth import Authenticator, SessionRotationMiddleware, rotated_cookie
 from authwise.server.context import ServerContext, derive_key
 from authwise.server.csrf import CsrfGuard
+from authwise.server.guards import BodyDeadlineMiddleware
 from authwise.server.headers import (
     SecurityHeadersMiddleware,
     add_security_headers,
@@ -239,6 +240,9 @@ def create_app(
         Middleware(TrustedHostMiddleware, settings=server),
         Middleware(SessionRotationMiddleware, ctx=ctx),
     ]
+    if server.server == "granian":
+        # uvicorn's body deadline is in its protocol (authwise.server.uvicorn_guard).
+        middleware.append(Middleware(BodyDeadlineMiddleware, seconds=server.body_timeout))
     if settings.cors.allow_origins:
         middleware.append(
             Middleware(
