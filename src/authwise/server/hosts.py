@@ -26,7 +26,7 @@ class TrustedHostMiddleware:
         self._public_url = settings.public_url.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":  # the server has no websockets
             await self.app(scope, receive, send)
             return
         host = None
