@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from authwise.cli import app
+from authwise.cli._runtime import settings_from, with_service
 from authwise.core.keys import PrivateKey
+from authwise.service import AuthService
 
 PASSWORD = "correct horse battery staple"
 
@@ -141,3 +144,70 @@ def test_help_describes_every_command(run) -> None:  # type: ignore[no-untyped-d
         "--dev",
     ):
         assert option in help_text
+
+
+def test_users_set_password(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("users", "create", "dora", "--password-stdin", stdin=PASSWORD + "\n").exit_code == 0
+    new = "a different passphrase"
+    result = run("users", "set-password", "dora", "--password-stdin", stdin=new + "\n")
+    assert result.exit_code == 0, result.output
+    assert "password set for dora" in result.output
+    assert new not in result.output
+    result = run("users", "set-password", "dora", "--password-stdin", stdin="short\n")
+    assert result.exit_code == 1
+    assert "password" in result.output
+    assert (
+        run("users", "set-password", "nobody", "--password-stdin", stdin=new + "\n").exit_code == 1
+    )
+
+    async def check(service: AuthService) -> None:
+        assert (await service.authenticate("dora", new)).username == "dora"
+
+    with_service(settings_from(None, None, None, None), check)
+
+
+def test_clients_revoke_and_rotate_secret(run) -> None:  # type: ignore[no-untyped-def]
+    created = run("clients", "create", "billing").output
+    client_id = re.search(r"client_id:\s+(\S+)", created).group(1)  # type: ignore[union-attr]
+    old = re.search(r"client_secret:\s+(aw_cs_\S+)", created).group(1)  # type: ignore[union-attr]
+    rotated = run("clients", "rotate-secret", client_id)
+    assert rotated.exit_code == 0, rotated.output
+    new = re.search(r"client_secret:\s+(aw_cs_\S+)", rotated.output).group(1)  # type: ignore[union-attr]
+    assert new != old
+    assert "shown only now" in rotated.output
+
+    async def check(service: AuthService) -> None:
+        assert (await service.authenticate_client(client_id, new)).client_id == client_id
+
+    with_service(settings_from(None, None, None, None), check)
+    revoked = run("clients", "revoke", client_id)
+    assert revoked.exit_code == 0, revoked.output
+    assert f"revoked client {client_id}" in revoked.output
+    assert client_id not in run("clients", "list").output
+    assert run("clients", "revoke", client_id).exit_code == 1
+    assert run("clients", "rotate-secret", client_id).exit_code == 1
+
+
+def test_keys_retire_needs_now(run) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_from(None, None, None, None)
+
+    async def active_kid(service: AuthService) -> str:
+        return service.key_ring.active.kid
+
+    async def state_of(service: AuthService) -> str:
+        entry = service.key_ring.find(active)
+        return "gone" if entry is None else entry.state.value
+
+    active = with_service(settings, active_kid)
+    refused = run("keys", "retire", active)
+    assert refused.exit_code == 2
+    assert "--now" in refused.output
+    assert with_service(settings, state_of) == "active"
+    retired = run("keys", "retire", active, "--now")
+    assert retired.exit_code == 0, retired.output
+    assert f"retired {active} (it was active)" in " ".join(retired.output.split())
+    assert "would have lived until" in " ".join(retired.output.split())
+    assert with_service(settings, state_of) == "retired"
+    assert with_service(settings, active_kid) != active
+    assert run("keys", "retire", active, "--now").exit_code == 1
+    assert run("keys", "retire", "no-such-kid", "--now").exit_code == 1

@@ -23,12 +23,15 @@ from .live import AUTHWISE, REPO, LiveServer, inherited_environ, live_server
 from .sse import messages, open_stream
 
 PASSWORD = "correct horse battery staple"
+METRICS_TOKEN = "metrics-" + "0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("live") / "data"
-    with live_server(data, "--dev", "--registration") as server:
+    with live_server(
+        data, "--dev", "--registration", env={"AUTHWISE_SERVER_METRICS_TOKEN": METRICS_TOKEN}
+    ) as server:
         yield server
 
 
@@ -192,7 +195,7 @@ def test_uvicorn_answers_with_generic_errors(live: LiveServer) -> None:
     )
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
-    r = httpx.get(f"{live.url}/metrics")
+    r = httpx.get(f"{live.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 200
     assert "authwise_http_requests_total" in r.text
 

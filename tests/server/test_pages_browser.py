@@ -164,3 +164,62 @@ def test_a_page_on_another_site_cannot_run_a_password_grant(
         assert "access_token" not in body
     finally:
         context.close()
+
+
+def test_change_password_on_its_page(browser: Browser, served: LiveServer) -> None:
+    """Issue 11, items 3 and 15: the page changes the password and ends the other sessions;
+    "keep me signed in" decides whether the cookie outlives the browser session."""
+    user, old, new = "pat", "pat's first passphrase", "pat's second passphrase"
+    created = subprocess.run(
+        [str(AUTHWISE), "users", "create", user, "--password-stdin"],
+        input=old + "\n",
+        env=dict(served.env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    base = printed_url(served)
+    here, elsewhere = browser.new_context(), browser.new_context()
+    try:
+        page = here.new_page()
+        page.goto(f"{base}/login")
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password").fill(old)
+        page.get_by_label("Keep me signed in").check()
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{base}/account")
+        (kept,) = [c for c in here.cookies() if c["name"] == "authwise_session"]
+        assert kept["expires"] > 0  # persistent
+        other = elsewhere.new_page()
+        sign_in(other, base, user, old)
+        expect(other).to_have_url(f"{base}/account")
+        (session_only,) = [c for c in elsewhere.cookies() if c["name"] == "authwise_session"]
+        assert session_only["expires"] == -1  # gone when the browser closes
+
+        page.get_by_role("link", name="Change your password").click()
+        expect(page).to_have_url(f"{base}/account/password")
+        page.get_by_label("Current password").fill("not my password")
+        page.get_by_label("New password", exact=True).fill(new)
+        page.get_by_label("New password again").fill(new)
+        page.get_by_role("button", name="Change password").click()
+        expect(page.get_by_role("status")).to_have_text("The current password is wrong.")
+        page.get_by_label("Current password").fill(old)
+        page.get_by_label("New password", exact=True).fill(new)
+        page.get_by_label("New password again").fill(new)
+        page.get_by_role("button", name="Change password").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "Password changed. Signed out 1 other session(s)."
+        )
+        # This browser stays signed in; the other one is signed out.
+        page.goto(f"{base}/account")
+        expect(page.get_by_role("heading", level=1)).to_have_text(user)
+        other.goto(f"{base}/account")
+        expect(other).to_have_url(f"{base}/login")
+        sign_in(other, base, user, old)
+        expect(other.get_by_role("alert")).to_have_text("Wrong username or password.")
+        sign_in(other, base, user, new)
+        expect(other).to_have_url(f"{base}/account")
+    finally:
+        here.close()
+        elsewhere.close()

@@ -85,6 +85,7 @@ def test_public_surfaces_are_what_we_mean_to_publish() -> None:
         "KeyManager",
         "LoginResult",
         "PasswordHasher",
+        "RetiredKey",
         "ServiceConfig",
         "SessionView",
         "TokenResponse",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -86,3 +87,14 @@ async def test_clients(clients: ClientStore) -> None:
     assert await clients.delete("c1")
     assert not await clients.delete("c1")
     assert await clients.get("c1") is None
+
+
+async def test_client_secret_replaced(clients: ClientStore) -> None:
+    await clients.create(client("c1"))
+    await clients.create(client("c2"))
+    updated = await clients.replace_secret("c1", digest("new"))
+    assert updated == replace(client("c1"), secret_digest=digest("new"))
+    assert await clients.get("c1") == updated
+    assert await clients.get("c2") == client("c2")  # the others keep theirs
+    assert await clients.replace_secret("nope", digest("new")) is None
+    assert await clients.get("nope") is None

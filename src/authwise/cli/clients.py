@@ -68,3 +68,42 @@ def clients_list(
         console.print(table)
 
     with_service(settings, run)
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    client_id: Annotated[str, typer.Argument(help="The client's ID (from `clients list`).")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """Delete a client: its secret stops working for introspection and the revocation list
+    at once, and its open revocation streams close."""
+    settings = settings_from(config, data_dir, database_url, redis_url)
+
+    async def run(service: AuthService) -> None:
+        client = await service.revoke_client(client_id)
+        console.print(f"revoked client [bold]{client.client_id}[/] ({client.name})")
+
+    with_service(settings, run)
+
+
+@clients_app.command("rotate-secret")
+def clients_rotate_secret(
+    client_id: Annotated[str, typer.Argument(help="The client's ID (from `clients list`).")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """Give a client a new secret (printed once); the old one stops working at once."""
+    settings = settings_from(config, data_dir, database_url, redis_url)
+
+    async def run(service: AuthService) -> None:
+        client, secret = await service.rotate_client_secret(client_id)
+        console.print(f"client_id:     [bold]{client.client_id}[/]")
+        console.print(f"client_secret: [bold]{secret}[/]")
+        errors.print("[yellow]The secret is shown only now; the old one no longer works.[/]")
+
+    with_service(settings, run)

@@ -1,4 +1,4 @@
-"""``authwise keys``: the signing key ring: list, rotate, import."""
+"""``authwise keys``: the signing key ring: list, rotate, import, retire."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from authwise.cli._runtime import (
     DataDirOpt,
     RedisOpt,
     console,
+    errors,
     fail,
     settings_from,
     when,
@@ -27,7 +28,9 @@ from authwise.service import AuthService
 
 __all__ = ["keys_app"]
 
-keys_app = typer.Typer(help="The signing key ring: list, rotate, import.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="The signing key ring: list, rotate, import, retire.", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -107,6 +110,55 @@ def keys_import(
 
     async def run(service: AuthService) -> None:
         await service.import_key(key, activate=activate)
+        _print_ring(service)
+
+    with_service(settings, run)
+
+
+@keys_app.command("retire")
+def keys_retire(
+    kid: Annotated[str, typer.Argument(help="The key's kid (from `keys list`).")],
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now",
+            help="Required: stop trusting the key at once (every token it signed is refused).",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """Stop trusting a compromised signing key at once: it leaves the JWKS and verification
+    in every process, and every access token it signed is refused. An active key hands
+    signing over to the next key first. (`keys rotate` is the graceful way.)"""
+    if not now:
+        fail(
+            "retiring refuses every token the key signed; say --now to do it "
+            "(or use `keys rotate` to let its tokens expire)",
+            2,
+        )
+    settings = settings_from(config, data_dir, database_url, redis_url)
+
+    async def run(service: AuthService) -> None:
+        retired = await service.retire_key(kid)
+        console.print(f"retired [bold]{kid}[/] (it was {retired.was.value})")
+        if retired.tokens_valid_until is None:
+            console.print("It never signed a token: nothing is broken.")
+        else:
+            console.print(
+                f"Every access token signed with it is refused from now on: those it "
+                f"signed would have lived until {when(retired.tokens_valid_until)}. Their "
+                "holders get 401 and refresh; refresh families are not affected (refresh "
+                "tokens are not signed) and their next access token comes from the new key.",
+                soft_wrap=True,
+            )
+        if not settings.storage.redis_url:
+            errors.print(
+                "[yellow]Without Redis, running servers stop trusting it at their next key "
+                "reload (within 30 s).[/]"
+            )
         _print_ring(service)
 
     with_service(settings, run)

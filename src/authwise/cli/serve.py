@@ -15,12 +15,19 @@ from authwise.cli._runtime import (
     DataDirOpt,
     RedisOpt,
     console,
+    errors,
     fail,
     redact,
     run_async,
     settings_from,
 )
-from authwise.config import Settings, env_name, load_key_encryption_key
+from authwise.config import (
+    Settings,
+    env_name,
+    load_key_encryption_key,
+    looser_than_private,
+    prepare_data_dir,
+)
 
 __all__ = ["serve"]
 
@@ -109,6 +116,7 @@ def serve(
     if s.server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP1Settings
 
         Granian(
             "authwise.server.asgi:application",
@@ -117,13 +125,23 @@ def serve(
             interface=Interfaces.ASGI,
             workers=s.workers,
             factory=True,
+            # Its read buffer bounds the request head (431 beyond it); the body deadline is
+            # authwise.server.guards.BodyDeadlineMiddleware.
+            http1_settings=HTTP1Settings(
+                header_read_timeout=int(s.header_timeout * 1000),
+                max_buffer_size=max(s.max_header_bytes, 8192),
+            ),
         ).serve()
     else:
         import uvicorn
 
+        from authwise.server.uvicorn_guard import GuardedHttpToolsProtocol
+
         uvicorn.run(
             "authwise.server.asgi:application",
             factory=True,
+            # httptools with a header deadline, a header size cap and a body deadline.
+            http=GuardedHttpToolsProtocol,
             host=s.host,
             port=s.port,
             workers=s.workers,
@@ -134,11 +152,20 @@ def serve(
 
 
 def _prepare(settings: Settings) -> None:
-    """Things to do once before the workers start: the key-encryption key and migrations."""
+    """Things to do once before the workers start: the data directory, the key-encryption
+    key and migrations."""
     try:
+        prepare_data_dir(settings.storage)
         load_key_encryption_key(settings.storage)
     except (OSError, ValueError) as exc:
         fail(str(exc), 2)
+    for path, mode in looser_than_private(settings.storage):
+        fix = "chmod 700" if path.is_dir() else "chmod 600"
+        errors.print(
+            f"[yellow]warning:[/] {path} is open to other users (mode {mode:o}); it holds "
+            f"password hashes or keys: {fix} it",
+            soft_wrap=True,
+        )
     if settings.storage.database.startswith("memory:"):
         if settings.server.workers > 1:
             fail("memory:// keeps state in one process: use one worker", 2)

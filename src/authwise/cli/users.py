@@ -153,3 +153,32 @@ def users_disable(
         )
 
     with_service(settings, run)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the new password from the first line of stdin instead of prompting.",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+    redis_url: RedisOpt = None,
+) -> None:
+    """Set a user's password (a reset: the old one is not asked for). Every session and
+    refresh family of the user ends and earlier access tokens stop verifying."""
+    settings = settings_from(config, data_dir, database_url, redis_url)
+    password = _read_password(password_stdin)
+
+    async def run(service: AuthService) -> None:
+        ended = await service.change_password(await _user_id(service, username), password)
+        console.print(
+            f"password set for [bold]{username}[/]: {len(ended.sessions)} session(s) and {len(ended.families)} refresh famil(ies) ended"
+        )
+
+    with_service(settings, run)

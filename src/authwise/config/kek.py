@@ -46,7 +46,7 @@ def load_key_encryption_key(storage: StorageSettings) -> bytes:
         if mode & 0o077:
             raise ValueError(f"{path} must be readable by its owner only (chmod 600)")
         return _decode(path.read_text(), str(path))
-    storage.data_dir.mkdir(parents=True, exist_ok=True)
+    storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     raw = secrets.token_bytes(KEK_BYTES)
     _write_private(path, b64url_encode(raw).encode() + b"\n")
     log.warning(

@@ -77,7 +77,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return value.lower() in _TRUE
         raise ConfigError(f"{where}: expected true or false")
     if hint is int or hint is float:
-        if isinstance(value, bool):
+        # ASCII only: int() and float() also take "٣" or "1_000", which no one means.
+        if isinstance(value, bool) or (
+            isinstance(value, str) and (not value.isascii() or "_" in value)
+        ):
             raise ConfigError(f"{where}: expected a number")
         try:
             return hint(value)

@@ -8,6 +8,7 @@ environment variables and a TOML file onto these same objects.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,12 @@ ServerKind = Literal["uvicorn", "granian"]
 SameSite = Literal["lax", "strict"]
 Algorithm = Literal["ES256", "Ed25519", "RS256"]
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?")
+_HOST = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?::[0-9]{1,5})?|\[[0-9a-f:.]+\](?::[0-9]{1,5})?"
+)
 
 
 class Secret:
@@ -100,6 +107,25 @@ class ServerSettings:
     rightmost entry, the one the proxy appended; entries to its left are client-controlled."""
     max_body_bytes: int = 64 * 1024
     """Largest request body accepted; bigger ones get 413."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (``name`` or ``name:port``) accepted in the ``Host`` header besides the host
+    of ``public_url`` (and, when that is a loopback URL, any loopback name and port); any
+    other host gets 400."""
+    metrics_token: Secret | None = None
+    """Bearer token that ``GET /metrics`` requires; when unset, ``/metrics`` answers 404 (the
+    counters tell sign-in successes from failures, so they are not public)."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers, from the connection's opening (or
+    the request's first byte); then 408 and the connection is closed."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send a request's body once its headers are in; then the
+    connection is closed."""
+    max_header_bytes: int = 32 * 1024
+    """Largest request head (request line and headers) read; more gets 431 and the
+    connection is closed, before any authentication work."""
+    hsts_include_subdomains: bool = False
+    """Add ``includeSubDomains`` to ``Strict-Transport-Security`` (sent when ``public_url`` is
+    https): only when every subdomain of the public host is served over https."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -112,6 +138,40 @@ class ServerSettings:
         object.__setattr__(self, "public_url", _origin(url, "server.public_url"))
         if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
             raise ValueError("server.max_body_bytes must be between 1 KiB and 16 MiB")
+        if not 0.5 <= self.header_timeout <= 300 or not 0.5 <= self.body_timeout <= 3600:
+            raise ValueError(
+                "server.header_timeout (0.5-300 s) and server.body_timeout (0.5-3600 s) are out of range"
+            )
+        if not 8 * 1024 <= self.max_header_bytes <= 1024 * 1024:
+            raise ValueError("server.max_header_bytes must be between 8 KiB and 1 MiB")
+        hosts = tuple(h.strip().lower() for h in self.allowed_hosts)
+        if not all(_HOST.fullmatch(h) for h in hosts):
+            raise ValueError("server.allowed_hosts must be host names, optionally with :port")
+        object.__setattr__(self, "allowed_hosts", hosts)
+        if self.metrics_token is not None and len(self.metrics_token.reveal()) < 16:
+            raise ValueError("server.metrics_token must be at least 16 characters")
+
+    def allows_host(self, host: str) -> bool:
+        """Whether a request's ``Host`` header (lower-cased) names this server: one of
+        :attr:`hosts`, or, when ``public_url`` is a loopback URL (development, tests), any
+        loopback name on any port."""
+        if host in self.hosts:
+            return True
+        return is_local_http(self.public_url) and _LOOPBACK_HOST.fullmatch(host) is not None
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The ``Host`` header values this server answers: the host (and ``host:port``) of
+        each of :attr:`origins`, and :attr:`allowed_hosts`."""
+        names: set[str] = set(self.allowed_hosts)
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            default = _DEFAULT_PORTS[parts.scheme]
+            bare = parts.netloc if parts.port is None else parts.netloc.rsplit(":", 1)[0]
+            names.add(parts.netloc)
+            if parts.port in (None, default):
+                names.update({bare, f"{bare}:{default}"})
+        return frozenset(names)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from authwise.config import Settings, load_key_encryption_key
+from authwise.config import Settings, load_key_encryption_key, prepare_data_dir
 from authwise.core.sessions import SessionPolicy
 from authwise.errors import (
     AuthenticationFailed,
@@ -42,16 +42,18 @@ from authwise.server.auth import Authenticator, SessionRotationMiddleware, rotat
 from authwise.server.context import ServerContext, derive_key
 from authwise.server.csrf import CsrfGuard
 from authwise.server.device_cookie import DeviceCookies
+from authwise.server.guards import BodyDeadlineMiddleware
 from authwise.server.headers import (
     SecurityHeadersMiddleware,
     add_security_headers,
     security_headers,
 )
+from authwise.server.hosts import TrustedHostMiddleware
 from authwise.server.identity_cache import IdentityCache
 from authwise.server.metrics import Metrics, MetricsMiddleware
 from authwise.server.pages import Pages
 from authwise.server.responses import ApiError, error_response
-from authwise.server.routes import admin, oauth, ops, pages, sessions, ssf
+from authwise.server.routes import admin, oauth, ops, pages, password, sessions, ssf
 from authwise.server.stores import open_stores
 from authwise.server.throttle import Throttle
 from authwise.service import AuthService, ServiceConfig, system_clock
@@ -65,6 +67,7 @@ MAINTENANCE_INTERVAL = 30.0
 async def build_service(settings: Settings) -> AuthService:
     """Open the configured stores and build (not start) the service over them; with
     ``storage.redis_url``, its event tail also relays the log to the Redis stream."""
+    prepare_data_dir(settings.storage)
     kek = load_key_encryption_key(settings.storage)
     stores = await open_stores(settings)
     service = AuthService(
@@ -84,7 +87,11 @@ async def build_service(settings: Settings) -> AuthService:
 def _error_handlers(ctx: ServerContext) -> dict[type[Exception] | int, object]:
     ctx_metrics = ctx.metrics
     # The 500 answer is sent from outside the middleware stack: it adds these itself.
-    error_headers = security_headers(hsts=ctx.settings.server.public_url.startswith("https:"))
+    server = ctx.settings.server
+    error_headers = security_headers(
+        hsts=server.public_url.startswith("https:"),
+        include_subdomains=server.hsts_include_subdomains,
+    )
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)  # noqa: S101
@@ -149,6 +156,7 @@ def _routes(ctx: ServerContext) -> list[BaseRoute]:
         *oauth.routes(ctx),
         *ssf.routes(ctx),
         *admin.routes(ctx, auth),
+        *password.routes(ctx, auth),
         *ops.routes(ctx),
         *pages.routes(ctx, auth),
     ]
@@ -229,11 +237,20 @@ def create_app(
             await ctx.throttle.close()
             await service.close(close_stores=close_stores)
 
+    server = settings.server
     middleware = [
         Middleware(MetricsMiddleware, metrics=metrics),
-        Middleware(SecurityHeadersMiddleware, hsts=settings.server.public_url.startswith("https:")),
+        Middleware(
+            SecurityHeadersMiddleware,
+            hsts=server.public_url.startswith("https:"),
+            include_subdomains=server.hsts_include_subdomains,
+        ),
+        Middleware(TrustedHostMiddleware, settings=server),
         Middleware(SessionRotationMiddleware, ctx=ctx),
     ]
+    if server.server == "granian":
+        # uvicorn's body deadline is in its protocol (authwise.server.uvicorn_guard).
+        middleware.append(Middleware(BodyDeadlineMiddleware, seconds=server.body_timeout))
     if settings.cors.allow_origins:
         middleware.append(
             Middleware(

@@ -13,6 +13,7 @@ import logging
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authwise.config import load_key_encryption_key, load_settings
+from authwise.server import accesslog
 from authwise.server.app import build_service, create_app
 
 __all__ = ["DeferredApp", "application"]
@@ -66,6 +67,7 @@ class DeferredApp:
 
 def application() -> DeferredApp:
     """The factory ``uvicorn --factory`` and granian call (once per worker process)."""
+    accesslog.install()
     root = logging.getLogger("authwise")
     if not root.handlers:
         handler = logging.StreamHandler()

@@ -24,6 +24,8 @@ from authwise.storage.base import SessionRecord, UserRecord
 
 __all__ = [
     "ADMIN_ROLE",
+    "BEARER_CHALLENGE",
+    "INVALID_TOKEN_CHALLENGE",
     "ROTATED_SESSION",
     "Authenticator",
     "Caller",
@@ -31,13 +33,23 @@ __all__ = [
     "clear_cookie",
     "rotated_cookie",
     "session_cookie",
+    "unauthorized",
 ]
 
 ADMIN_ROLE = "admin"
 ROTATED_SESSION = "authwise.rotated_session_id"
 """Scope key: the new ID the caller's session was given during this request, recorded where
 the session is validated, so :class:`SessionRotationMiddleware` sets it on the response."""
-_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="authwise"'}
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="authwise"'}
+"""The 401 challenge when no credentials came (RFC 6750 section 3: no error code)."""
+INVALID_TOKEN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="authwise", error="invalid_token"'}
+"""The 401 challenge when an ``Authorization`` header came and did not name a caller."""
+
+
+def unauthorized(authorization: str | None) -> ApiError:
+    """The 401 for a request with this ``Authorization`` header (or none)."""
+    challenge = BEARER_CHALLENGE if authorization is None else INVALID_TOKEN_CHALLENGE
+    return ApiError(401, "unauthorized", headers=challenge)
 
 
 @dataclass(slots=True)
@@ -57,17 +69,16 @@ class Caller:
         return ADMIN_ROLE in self.roles
 
 
-def session_cookie(ctx: ServerContext, session_id: str) -> str:
+def session_cookie(ctx: ServerContext, session_id: str, *, persistent: bool = False) -> str:
     """The ``Set-Cookie`` value: ``__Host-`` prefixed, Secure, HttpOnly, SameSite, Path=/,
-    no Domain (S03). It lives as long as the session's absolute timeout at most."""
+    no Domain (S03). A browser-session cookie (gone when the browser closes) unless
+    ``persistent`` ("keep me signed in"): then it lives as long as the session's absolute
+    timeout."""
     cookie = ctx.settings.cookie
-    parts = [
-        f"{cookie.cookie_name}={session_id}",
-        "Path=/",
-        f"Max-Age={ctx.settings.sessions.absolute_timeout}",
-        "HttpOnly",
-        f"SameSite={cookie.same_site.capitalize()}",
-    ]
+    parts = [f"{cookie.cookie_name}={session_id}", "Path=/"]
+    if persistent:
+        parts.append(f"Max-Age={ctx.settings.sessions.absolute_timeout}")
+    parts += ["HttpOnly", f"SameSite={cookie.same_site.capitalize()}"]
     if cookie.secure:
         parts.append("Secure")
     return "; ".join(parts)
@@ -189,7 +200,7 @@ class Authenticator:
         """The caller or 401; for an unsafe method by cookie, the CSRF checks or 403."""
         caller = await self.caller(request, bearer=bearer)
         if caller is None:
-            raise ApiError(401, "unauthorized", headers=_UNAUTHORIZED)
+            raise unauthorized(request.headers.get("authorization"))
         if (
             unsafe
             and caller.auth_method == "session"

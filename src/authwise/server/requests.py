@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -11,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from authwise.server.responses import ApiError
 
 __all__ = [
+    "ascii_int",
     "client_addr",
     "optional_text",
     "read_fields",
@@ -21,14 +24,22 @@ __all__ = [
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
+# ASCII digits only: str.isdigit() and int() also take "²", "٣" or "1_000".
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def ascii_int(text: str) -> int | None:
+    """``text`` as a non-negative integer when it is 1 to 18 ASCII digits, else None."""
+    return int(text) if _DIGITS.fullmatch(text) else None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
-            raise ApiError(400)
-        if int(length) > limit:
+        declared = ascii_int(length)
+        if declared is None:
+            raise ApiError(400, message="Content-Length is not a number.")
+        if declared > limit:
             raise ApiError(413)
     chunks: list[bytes] = []
     size = 0
@@ -78,7 +89,19 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise ApiError(400, message="The body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise ApiError(400, message="The body must be a JSON object.")
+    # orjson keeps the last of two equal names, another parser the first: one body, two
+    # meanings. Re-serialising gives back the input when it was compact and had no
+    # duplicates; any other body is checked member by member.
+    if orjson.dumps(value) != body:
+        json.loads(body, object_pairs_hook=_no_duplicates)
     return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ApiError(400, message="The body repeats a member name.")
+    return obj
 
 
 async def read_fields(request: Request, limit: int, *, json: bool = True) -> dict[str, Any]:

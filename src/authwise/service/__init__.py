@@ -8,7 +8,7 @@ from authwise.service._base import Ended
 from authwise.service.config import ServiceConfig, system_clock
 from authwise.service.keys import KeyManager
 from authwise.service.passwords import PasswordHasher
-from authwise.service.service import AuthService
+from authwise.service.service import AuthService, RetiredKey
 from authwise.service.sessions import LoginResult, SessionView
 from authwise.service.tokens import TokenResponse
 
@@ -18,6 +18,7 @@ __all__ = [
     "KeyManager",
     "LoginResult",
     "PasswordHasher",
+    "RetiredKey",
     "ServiceConfig",
     "SessionView",
     "TokenResponse",

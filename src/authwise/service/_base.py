@@ -114,6 +114,8 @@ class ServiceBase:
         self._tasks: set[asyncio.Task[None]] = set()
         self._set_cache: dict[tuple[str, str | None], bytes] = {}
         self._ring: KeyRing | None = None
+        self._distrusted: set[str] = set()
+        """Kids retired at once (compromised): never trusted again by this process."""
         self._issuer: AccessTokenIssuer | None = None
         self._verifier: AccessTokenVerifier | None = None
         self._claims = ClaimsPolicy.create(config.issuer, config.audiences, leeway=config.leeway)
@@ -133,7 +135,7 @@ class ServiceBase:
             return  # unchanged: keep the issuer and the verifier's cache
         self._ring = ring
         self._issuer = AccessTokenIssuer(ring.active, self.config.issuer, self._mint_policy)
-        keys = ring.verification_keys()
+        keys = self._without_distrusted(ring.verification_keys())
         if self._verifier is None:
             self._verifier = AccessTokenVerifier(
                 keys=keys, claims=self._claims, revocation=self.revocations
@@ -160,9 +162,23 @@ class ServiceBase:
         assert self._verifier is not None  # noqa: S101
         return self._verifier
 
+    def _without_distrusted(self, keys: KeySet) -> KeySet:
+        # A ring loaded before a retirement was saved (a reload racing the event) must not
+        # bring a retired key back.
+        if not self._distrusted:
+            return keys
+        return KeySet(keys[kid] for kid in keys if kid not in self._distrusted)
+
+    def _forget_key(self, kid: str) -> None:
+        """Stop trusting ``kid`` in this process now, before the reload from the store lands
+        (this process's copy of the ring may not even have seen the rotation yet)."""
+        self._distrusted.add(kid)
+        if self._verifier is not None and kid in self._verifier.keys:
+            self._verifier.update_keys(self._without_distrusted(self._verifier.keys))
+
     def jwks(self) -> KeySet:
         """The keys to publish at ``/.well-known/jwks.json``."""
-        return self.key_ring.published_keys()
+        return self._without_distrusted(self.key_ring.published_keys())
 
     # -- audit and events ------------------------------------------------------------------------
 
@@ -223,6 +239,8 @@ class ServiceBase:
         event = entry.event
         for record in revocation_records(event, self.config.max_access_ttl, self.config.leeway):
             self.revocations.apply(record)
+        if event.kind is EventKind.KEY_RETIRED:
+            self._forget_key(str(event.data.get("kid", "")))
         if event.kind in (EventKind.KEYS_CHANGED, EventKind.KEY_RETIRED):
             # Handlers must not block: reload in a task (kept referenced until done).
             task = asyncio.get_running_loop().create_task(self._reload_quietly())

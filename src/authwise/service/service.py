@@ -5,18 +5,33 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 
-from authwise.core.keyring import KeyRing
+from authwise.core.keyring import KeyRing, KeyState
 from authwise.core.keys import PrivateKey
 from authwise.core.secevent import encode_security_event
-from authwise.errors import AuthwiseError
+from authwise.errors import AuthwiseError, NotFound
 from authwise.service._base import log
 from authwise.service.delivery import PollDelivery
 from authwise.service.events import EventHandler, Subscription
 from authwise.service.tokens import TokensMixin
-from authwise.storage.base import Event, EventKind, RevocationRecord
+from authwise.storage.base import AuditKind, Event, EventKind, RevocationRecord
 
-__all__ = ["AuthService"]
+__all__ = ["AuthService", "RetiredKey"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredKey:
+    """What retiring a signing key broke."""
+
+    kid: str
+    was: KeyState
+    """Its state before: ``active`` (it was signing), ``retiring`` or ``next`` (it never
+    signed anything)."""
+    tokens_valid_until: int | None
+    """When the last access token it signed would have expired (None: it signed none).
+    Until then, tokens signed with it existed and are now refused."""
+
 
 SET_CACHE_SIZE = 10_000
 
@@ -106,6 +121,33 @@ class AuthService(TokensMixin):
         """Apply every live stored revocation entry here (:meth:`start` does)."""
         for record in await self.live_revocations(now):
             self.revocations.apply(record)
+
+    async def retire_key(self, kid: str) -> RetiredKey:
+        """Stop trusting the signing key ``kid`` at once (it is compromised): it leaves the
+        JWKS and verification here now and in every process on the event, and every access
+        token it signed is refused. An active key hands signing over to the next key first.
+        Refresh tokens are opaque and kept server-side, so refresh families live on: their
+        next refresh gets an access token from the new active key.
+        :class:`~authwise.errors.NotFound` when the ring has no such key."""
+        ring = await self.reload_keys()
+        entry = ring.find(kid)
+        if entry is None or entry.state is KeyState.RETIRED:
+            raise NotFound("no such key in use")
+        now = self.now()
+        # The last token it can have signed: now if it signs, else when it stopped signing.
+        signed_until: int | None = now if entry.state is KeyState.ACTIVE else entry.since
+        if entry.state is KeyState.NEXT:
+            signed_until = None
+        if entry.state is KeyState.ACTIVE:
+            await self.rotate_keys(force=True)
+        self._distrusted.add(kid)
+        async with self._unit():
+            self._use_ring(await self.keys.retire(kid, now))
+            await self._audit(AuditKind.KEY_RETIRED, detail={"kid": kid})
+            self._emit(Event(kind=EventKind.KEY_RETIRED, at=now, data={"kid": kid}))
+        await self.rotate_keys()  # a retired next key is replaced by a new one
+        valid_until = None if signed_until is None else signed_until + self.config.max_access_ttl
+        return RetiredKey(kid=kid, was=entry.state, tokens_valid_until=valid_until)
 
     async def import_key(self, key: PrivateKey, *, activate: bool = False) -> KeyRing:
         """Bring an existing signing key into the ring, stored encrypted like the others, and

@@ -23,6 +23,7 @@ from authwise.errors import (
     InvalidClient,
     InvalidGrant,
     InvalidTarget,
+    NotFound,
     TokenError,
 )
 from authwise.service._base import log
@@ -325,6 +326,55 @@ class TokensMixin(SessionsMixin):
         await self.stores.clients.create(client)
         await self._audit(AuditKind.CLIENT_CREATED, detail={"client": client.client_id})
         return client, secret
+
+    async def revoke_client(self, client_id: str, *, actor_id: str | None = None) -> ClientRecord:
+        """Delete the client: its secret stops working for introspection and the revocation
+        list at once, and every process closes the streams it holds open (the audit trail
+        keeps the fact). :class:`NotFound` when there is no such client."""
+        client = await self.stores.clients.get(client_id) if is_handle(client_id) else None
+        if client is None:
+            raise NotFound("no such client")
+        async with self._unit():
+            if not await self.stores.clients.delete(client_id):
+                raise NotFound("no such client")
+            await self._audit(
+                AuditKind.CLIENT_REVOKED, actor_id=actor_id, detail={"client": client_id}
+            )
+            self._emit(
+                Event(kind=EventKind.CLIENT_REVOKED, at=self.now(), data={"client_id": client_id})
+            )
+        return client
+
+    async def rotate_client_secret(
+        self, client_id: str, *, actor_id: str | None = None
+    ) -> tuple[ClientRecord, str]:
+        """Give the client a new secret (returned once: only its digest is stored); the old
+        one stops working at once, streams opened with it included. :class:`NotFound` when
+        there is no such client."""
+        secret, digest = new_client_secret()
+        if not is_handle(client_id):
+            raise NotFound("no such client")
+        async with self._unit():
+            client = await self.stores.clients.replace_secret(client_id, digest)
+            if client is None:
+                raise NotFound("no such client")
+            await self._audit(
+                AuditKind.CLIENT_SECRET_ROTATED, actor_id=actor_id, detail={"client": client_id}
+            )
+            self._emit(
+                Event(
+                    kind=EventKind.CLIENT_SECRET_ROTATED,
+                    at=self.now(),
+                    data={"client_id": client_id},
+                )
+            )
+        return client, secret
+
+    async def client_is_current(self, client: ClientRecord) -> bool:
+        """Whether ``client`` still exists with the secret it had (a stream opened with it
+        may stay open); for processes that no event reached."""
+        stored = await self.stores.clients.get(client.client_id)
+        return stored is not None and digests_equal(stored.secret_digest, client.secret_digest)
 
     async def list_clients(self) -> list[ClientRecord]:
         """Every OAuth client, ordered by ID (records hold only the secrets' digests)."""

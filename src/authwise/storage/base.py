@@ -332,6 +332,9 @@ class AuditKind(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
     KEY_ROTATED = "key_rotated"
     CLIENT_CREATED = "client_created"
+    CLIENT_REVOKED = "client_revoked"
+    CLIENT_SECRET_ROTATED = "client_secret_rotated"  # noqa: S105 - an event name
+    KEY_RETIRED = "key_retired"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -408,6 +411,10 @@ class ClientStore(Protocol):
     async def list_clients(self) -> list[ClientRecord]:
         """Clients ordered by ID."""
 
+    async def replace_secret(self, client_id: str, secret_digest: bytes) -> ClientRecord | None:
+        """Store a new secret digest for the client (the old secret stops working); the
+        updated record, or None when there is no such client."""
+
     async def delete(self, client_id: str) -> bool: ...
 
 
@@ -439,7 +446,10 @@ class EventKind(StrEnum):
     KEYS_CHANGED = "keys_changed"
     """Internal: the key ring was saved (rotation, import): reload it."""
     CLIENT_REVOKED = "client_revoked"
-    """Internal: the client ``data["client_id"]`` may no longer authenticate."""
+    """Internal: the client ``data["client_id"]`` was deleted: close its open streams."""
+    CLIENT_SECRET_ROTATED = "client_secret_rotated"  # noqa: S105 - an event name
+    """Internal: the client ``data["client_id"]`` has a new secret: close the streams opened
+    with the old one."""
 
 
 DELIVERED_KINDS = frozenset(

@@ -356,6 +356,15 @@ class MemoryClientStore:
     async def list_clients(self) -> list[ClientRecord]:
         return [self._clients[k] for k in sorted(self._clients)]
 
+    async def replace_secret(self, client_id: str, secret_digest: bytes) -> ClientRecord | None:
+        async with self._lock:
+            client = self._clients.get(client_id)
+            if client is None:
+                return None
+            client = replace(client, secret_digest=secret_digest)
+            self._clients[client_id] = client
+            return client
+
     async def delete(self, client_id: str) -> bool:
         async with self._lock:
             return self._clients.pop(client_id, None) is not None

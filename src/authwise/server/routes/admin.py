@@ -1,5 +1,7 @@
 """Registration and administration: create an account, list users, change roles, tenant or
-the disabled flag, revoke everything. Admin is a role (``admin``), read live for sessions."""
+the disabled flag, reset a password, revoke everything; revoke an OAuth client or give it a
+new secret; retire a signing key at once. Admin is a role (``admin``), read live for
+sessions."""
 
 from __future__ import annotations
 
@@ -13,9 +15,15 @@ from starlette.routing import Route
 from authwise.errors import Conflict, NotFound
 from authwise.server.auth import Authenticator, Caller
 from authwise.server.context import ServerContext
-from authwise.server.requests import client_addr, read_fields, read_json_object, required_text
-from authwise.server.responses import ApiError, json_response
-from authwise.server.routes.views import user_json
+from authwise.server.requests import (
+    ascii_int,
+    client_addr,
+    read_fields,
+    read_json_object,
+    required_text,
+)
+from authwise.server.responses import NO_STORE, ApiError, json_response
+from authwise.server.routes.views import ended_json, user_json
 
 __all__ = ["routes"]
 
@@ -68,12 +76,11 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
     async def list_users(request: Request) -> Response:
         await admin(request, unsafe=False)
         after = request.query_params.get("after") or None
-        raw_limit = request.query_params.get("limit", "100")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+        page_size = ascii_int(request.query_params.get("limit", "100"))
+        if page_size is None or not 1 <= page_size <= 500:
             raise ApiError(400, message="limit must be an integer from 1 to 500.")
         if after is not None and len(after) > 256:
             raise ApiError(400, message="after is too long.")
-        page_size = int(raw_limit)
         users = await service.list_users(after=after, limit=page_size)
         next_after = users[-1].username if len(users) == page_size else None
         body = {"users": [user_json(u) for u in users], "next": next_after}
@@ -112,7 +119,54 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
             )
         except NotFound:
             raise ApiError(404, message="No such user.") from None
-        body = {"sessions": len(ended.sessions), "refresh_families": len(ended.families)}
+        return json_response(ended_json(ended))
+
+    async def reset_password(request: Request) -> Response:
+        caller = await admin(request, unsafe=True)
+        body = await read_json_object(request, limit)
+        new = required_text(body, "password", max_length=1024)
+        try:
+            ended = await service.change_password(
+                request.path_params["user_id"], new, actor_id=caller.user.id
+            )
+        except NotFound:
+            raise ApiError(404, message="No such user.") from None
+        return json_response(ended_json(ended))
+
+    async def revoke_client(request: Request) -> Response:
+        caller = await admin(request, unsafe=True)
+        client_id = request.path_params["client_id"]
+        try:
+            await service.revoke_client(client_id, actor_id=caller.user.id)
+        except NotFound:
+            raise ApiError(404, message="No such client.") from None
+        return json_response({"client_id": client_id, "revoked": True})
+
+    async def rotate_client_secret(request: Request) -> Response:
+        caller = await admin(request, unsafe=True)
+        try:
+            client, secret = await service.rotate_client_secret(
+                request.path_params["client_id"], actor_id=caller.user.id
+            )
+        except NotFound:
+            raise ApiError(404, message="No such client.") from None
+        # The secret is shown once, here: no cache may keep it.
+        return json_response(
+            {"client_id": client.client_id, "client_secret": secret}, headers=NO_STORE
+        )
+
+    async def retire_key(request: Request) -> Response:
+        await admin(request, unsafe=True)
+        try:
+            retired = await service.retire_key(request.path_params["kid"])
+        except NotFound:
+            raise ApiError(404, message="No such key in use.") from None
+        body = {
+            "kid": retired.kid,
+            "was": retired.was.value,
+            "tokens_valid_until": retired.tokens_valid_until,
+            "active": service.key_ring.active.kid,
+        }
         return json_response(body)
 
     return [
@@ -120,4 +174,8 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         Route("/admin/users", list_users, methods=["GET"]),
         Route("/admin/users/{user_id}", update_user, methods=["PATCH"]),
         Route("/admin/users/{user_id}/revoke", revoke_user, methods=["POST"]),
+        Route("/admin/users/{user_id}/password", reset_password, methods=["POST"]),
+        Route("/admin/clients/{client_id}/revoke", revoke_client, methods=["POST"]),
+        Route("/admin/clients/{client_id}/secret", rotate_client_secret, methods=["POST"]),
+        Route("/admin/keys/{kid}/retire", retire_key, methods=["POST"]),
     ]

@@ -11,7 +11,8 @@ verifier the stream is alive; a verifier that hears nothing for longer than its 
 the stream as down.
 
 Entries that only keep this deployment's own processes coherent (session rotation, key-ring
-reloads, client changes) are not sent.
+reloads, client changes) are not sent. The stream ends the moment its client is revoked or
+given a new secret, made by any process (the entry reaches every one).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from authwise.server.context import ServerContext
-from authwise.storage.base import DELIVERED_KINDS, ClientRecord, LogEntry
+from authwise.storage.base import DELIVERED_KINDS, ClientRecord, EventKind, LogEntry
 
 __all__ = ["HEARTBEAT", "revocation_stream"]
 
 HEARTBEAT = 5.0
 _QUEUE_LIMIT = 10_000
 _BACKLOG_BATCH = 500
+_CLIENT_ENDED = frozenset({EventKind.CLIENT_REVOKED, EventKind.CLIENT_SECRET_ROTATED})
 
 
 def _frame(name: str, data: bytes, event_id: int | None = None) -> bytes:
@@ -52,8 +54,15 @@ async def revocation_stream(
     service = ctx.service
     queue: asyncio.Queue[LogEntry | None] = asyncio.Queue(_QUEUE_LIMIT)
     overflowed = asyncio.Event()
+    client_ended = asyncio.Event()
 
     def on_entry(entry: LogEntry | None) -> None:
+        if (
+            entry is not None
+            and entry.event.kind in _CLIENT_ENDED
+            and entry.event.data.get("client_id") == client.client_id
+        ):
+            client_ended.set()
         if queue.full():
             overflowed.set()
         else:
@@ -95,6 +104,8 @@ async def revocation_stream(
                     beat = {"position": position, "now": service.now()}
                     yield _frame("heartbeat", orjson.dumps(beat))
                     continue
+                if client_ended.is_set():
+                    return  # the client was revoked or its secret replaced
                 if overflowed.is_set() or item is None:
                     return  # fell behind, or the log had a gap: reconnecting catches up
                 if item.seq <= position:

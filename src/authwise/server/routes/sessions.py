@@ -15,6 +15,7 @@ from authwise.server.auth import (
     clear_cookie,
     cookie_value,
     session_cookie,
+    unauthorized,
 )
 from authwise.server.context import ServerContext
 from authwise.server.requests import (
@@ -30,7 +31,15 @@ from authwise.server.throttle import account_key
 __all__ = ["routes"]
 
 _NO_STORE_ONLY = {"Cache-Control": "no-store"}
-_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="authwise"'}
+# Signing out tells the browser to drop this origin's cookies, whatever their names.
+_CLEAR_COOKIES = {"Clear-Site-Data": '"cookies"'}
+_REMEMBER = frozenset({True, "true", "on", "1"})
+
+
+def _keep_signed_in(fields: dict[str, object]) -> bool:
+    """The "keep me signed in" choice: JSON ``"remember": true`` or the form's checkbox."""
+    value = fields.get("remember", False)
+    return isinstance(value, bool | str) and value in _REMEMBER
 
 
 def _wants_html(request: Request) -> bool:
@@ -58,7 +67,7 @@ class MeEndpoint:
                 cookie = text if cookie is None else f"{cookie}; {text}"
         caller = await self._auth.resolve(scope, authorization, cookie)
         if caller is None:
-            raise ApiError(401, "unauthorized", headers=_BEARER_CHALLENGE)
+            raise unauthorized(authorization)
         user = caller.user
         body = orjson.dumps(
             {
@@ -132,7 +141,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
                 return ctx.pages.render("login.html", {"error": "Wrong username or password."}, 401)
             raise ApiError(401, "invalid_credentials", "Invalid username or password.") from None
         metrics.logins.labels("ok").inc()
-        cookie = session_cookie(ctx, result.session_id)
+        cookie = session_cookie(ctx, result.session_id, persistent=_keep_signed_in(fields))
         if html:
             response: Response = RedirectResponse("/account", status_code=303)
         else:
@@ -159,7 +168,9 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         session_id = caller.new_session_id or auth.session_id(request)
         if session_id is not None:
             await service.logout(session_id)
-        return Response(status_code=204, headers={"set-cookie": clear_cookie(ctx)})
+        return Response(
+            status_code=204, headers={"set-cookie": clear_cookie(ctx), **_CLEAR_COOKIES}
+        )
 
     async def list_sessions(request: Request) -> Response:
         caller = await auth.require(request)
@@ -178,6 +189,7 @@ def routes(ctx: ServerContext, auth: Authenticator) -> list[Route]:
         response = json_response({"sessions": len(ended)})
         if keep_handle is None and caller.auth_method == "session":
             response.headers.append("set-cookie", clear_cookie(ctx))
+            response.headers.update(_CLEAR_COOKIES)
         return response
 
     async def end_session(request: Request) -> Response:

@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from authwise.service import Ended
 from authwise.storage.base import SessionRecord, UserRecord
 
-__all__ = ["by_method", "session_json", "user_json"]
+__all__ = ["by_method", "ended_json", "session_json", "user_json"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -49,3 +50,8 @@ def session_json(session: SessionRecord, current_handle: str | None) -> dict[str
         "user_agent": session.user_agent,
         "current": session.handle == current_handle,
     }
+
+
+def ended_json(ended: Ended) -> dict[str, int]:
+    """How many sessions and refresh families a change ended (``RevokedCount``)."""
+    return {"sessions": len(ended.sessions), "refresh_families": len(ended.families)}

@@ -254,6 +254,17 @@ class SqlClientStore(SqlStore):
             ).mappings()
             return [_client(row) for row in rows]
 
+    async def replace_secret(self, client_id: str, secret_digest: bytes) -> ClientRecord | None:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                update(clients)
+                .where(clients.c.client_id == client_id)
+                .values(secret_digest=secret_digest)
+                .returning(*clients.c)
+            )
+            row = result.mappings().first()
+        return None if row is None else _client(row)
+
     async def delete(self, client_id: str) -> bool:
         async with self._db.write() as conn:
             result = await conn.execute(delete(clients).where(clients.c.client_id == client_id))
