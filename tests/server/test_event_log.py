@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from authwise import KeySet
+from authwise.core.jws import decode_unverified
 from authwise.core.secevent import decode_security_event
 
 from .live import AUTHWISE, LiveServer, live_server
@@ -117,6 +118,14 @@ def check_cli_changes_reach(servers: list[LiveServer]) -> None:
     for live in servers:
         assert alice.me_by_cookie(live.url).status_code == 401
         assert introspect(live.url, auth, alice.token) == {"active": False}
+    # A signing key retired from the CLI: its tokens are refused and it leaves every JWKS.
+    kid = decode_unverified(carol.token).header["kid"]
+    assert carol.me_by_token(first).status_code == 200
+    cli(env, "keys", "retire", kid, "--now")
+    for live in servers:
+        assert carol.me_by_token(live.url).status_code == 401
+        jwks = httpx.get(f"{live.url}/.well-known/jwks.json").json()
+        assert kid not in [k["kid"] for k in jwks["keys"]]
     for person in (alice, boss, carol):
         person.browser.close()
 

@@ -223,7 +223,8 @@ class ServiceBase:
         finally:
             self._pending.reset(token)
         if pending:
-            await self.tail.catch_up()
+            # Apply here before answering; the background tail relays to Redis.
+            await self.tail.catch_up(relay=False)
 
     def _emit(self, event: Event) -> None:
         """Record ``event`` to commit with the change being made (inside :meth:`_unit`)."""

@@ -90,8 +90,10 @@ class EventTail:
                 # One faulty subscriber must not keep the change from the others.
                 log.exception("event subscriber failed")
 
-    async def catch_up(self) -> int:
-        """Apply every entry committed so far; return the new position."""
+    async def catch_up(self, *, relay: bool = True) -> int:
+        """Apply every entry committed so far; return the new position. ``relay=False``
+        leaves the copy to the Redis stream to the background task (a request that made a
+        change need not wait for Redis)."""
         async with self._lock:
             while True:
                 entries = await self._log.read(self.position, limit=READ_BATCH)
@@ -108,7 +110,8 @@ class EventTail:
                 for entry in entries:
                     self._dispatch(entry)
                     self.position = entry.seq
-            await self._relay()
+            if relay:
+                await self._relay()
             return self.position
 
     async def _relay(self) -> None:

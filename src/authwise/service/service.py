@@ -66,7 +66,7 @@ class AuthService(TokensMixin):
         """Apply what the log holds by now, stop following it; with ``close_stores``, close the
         stores too (otherwise they are the caller's to close)."""
         with contextlib.suppress(AuthwiseError):
-            await self.tail.catch_up()
+            await self.tail.catch_up(relay=False)
         await self.tail.stop()
         for task in list(self._tasks):
             await task

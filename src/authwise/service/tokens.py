@@ -227,7 +227,7 @@ class TokensMixin(SessionsMixin):
                     AuditKind.REVOKED, user_id=revoked.user_id, detail={"family": family_id}
                 )
         if revoked is None:
-            await self.tail.catch_up()
+            await self.tail.catch_up(relay=False)
         return revoked is not None
 
     async def list_families(self, user_id: str) -> list[RefreshFamily]:
