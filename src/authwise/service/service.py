@@ -121,12 +121,20 @@ class AuthService(TokensMixin):
         return await self.rotate_keys()
 
     async def prune(self) -> int:
-        """Drop expired sessions, refresh families and revocation entries everywhere (call
-        it periodically; TTL-based stores do most of it themselves)."""
-        now = self.now()
+        """Drop what no longer matters, everywhere (call it periodically; TTL-based stores do
+        most of it themselves): expired sessions, refresh families and revocation entries;
+        revoked families once no access token minted from them can still be valid; audit
+        events past the retention (``audit_retention`` seconds, ``audit_max_rows`` rows)."""
+        now, config = self.now(), self.config
         count = await self.stores.sessions.prune(now)
-        count += await self.stores.refresh.prune(now)
+        # A revoked family's access tokens carry its sid: past their longest lifetime (and the
+        # leeway) none is valid, and the family's sid entry has expired too.
+        revoked_before = now - config.max_access_ttl - config.leeway
+        count += await self.stores.refresh.prune(now, revoked_before=revoked_before)
         count += await self.stores.revocations.prune(now)
         count += self.revocations.prune(now)
-        log.debug("pruned %d expired entries", count)
-        return count
+        audit = await self.stores.audit.prune(
+            before=now - config.audit_retention, max_rows=config.audit_max_rows
+        )
+        log.debug("pruned %d expired entries and %d audit events", count, audit)
+        return count + audit

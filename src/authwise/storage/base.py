@@ -233,8 +233,12 @@ class RefreshStore(Protocol):
     async def list_for_user(self, user_id: str) -> list[RefreshFamily]:
         """The user's families (live and revoked, until pruned), oldest first."""
 
-    async def prune(self, now: int) -> int:
-        """Delete families (and all their digests) with ``expires_at <= now``; return how many."""
+    async def prune(self, now: int, *, revoked_before: int | None = None) -> int:
+        """Delete families (and all their digests) with ``expires_at <= now`` and, with
+        ``revoked_before``, revoked ones with ``revoked_at <= revoked_before``; return how
+        many. (Once no access token of a revoked family can still be valid, its tokens need
+        not be recognised: presented again, they are unknown, which is ``invalid_grant``
+        too.)"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +337,10 @@ class AuditStore(Protocol):
 
     async def recent(self, *, limit: int = 100, user_id: str | None = None) -> list[AuditEvent]:
         """The newest events first (events of one ``at`` in reverse order of appending)."""
+
+    async def prune(self, *, before: int, max_rows: int) -> int:
+        """Delete the oldest events: those appended before the first one with ``at >= before``,
+        then as many more as it takes to keep at most ``max_rows``; return how many."""
 
 
 # ---------------------------------------------------------------------------------------------

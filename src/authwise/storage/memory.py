@@ -246,9 +246,18 @@ class MemoryRefreshStore:
         found = [f for f in self._families.values() if f.user_id == user_id]
         return sorted(found, key=lambda f: (f.created_at, f.family_id))
 
-    async def prune(self, now: int) -> int:
+    async def prune(self, now: int, *, revoked_before: int | None = None) -> int:
+        def doomed_family(f: RefreshFamily) -> bool:
+            if f.expires_at <= now:
+                return True
+            return (
+                revoked_before is not None
+                and f.revoked_at is not None
+                and (f.revoked_at <= revoked_before)
+            )
+
         async with self._lock:
-            doomed = [i for i, f in self._families.items() if f.expires_at <= now]
+            doomed = [i for i, f in self._families.items() if doomed_family(f)]
             for family_id in doomed:
                 del self._families[family_id]
                 for digest in self._family_digests.pop(family_id):
@@ -301,6 +310,13 @@ class MemoryAuditStore:
             if user_id is None or event.user_id == user_id:
                 found.append(event)
         return found
+
+    async def prune(self, *, before: int, max_rows: int) -> int:
+        count = 0
+        while self._events and (self._events[0].at < before or len(self._events) > max_rows):
+            self._events.popleft()
+            count += 1
+        return count
 
 
 class MemoryKeyStore:

@@ -268,14 +268,16 @@ class SqlRefreshStore(SqlStore):
             ).mappings()
             return [_family(row) for row in rows]
 
-    async def prune(self, now: int) -> int:
-        doomed = select(refresh_families.c.family_id).where(refresh_families.c.expires_at <= now)
+    async def prune(self, now: int, *, revoked_before: int | None = None) -> int:
+        families = refresh_families.c
+        condition = families.expires_at <= now
+        if revoked_before is not None:
+            condition = condition | (families.revoked_at <= revoked_before)
+        doomed = select(families.family_id).where(condition)
         async with self._db.begin() as conn:
             # Explicit, so pruning does not depend on the foreign keys' ON DELETE CASCADE.
             await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(doomed)))
-            result = await conn.execute(
-                delete(refresh_families).where(refresh_families.c.expires_at <= now)
-            )
+            result = await conn.execute(delete(refresh_families).where(condition))
         return result.rowcount
 
 
