@@ -21,10 +21,12 @@ from limits.storage import storage_from_string
 
 from authwise.config import RateLimitSettings
 from authwise.core.accounts import normalize_username
-from authwise.errors import InvalidInput
+from authwise.errors import InvalidInput, StoreUnavailable
 from authwise.server.responses import ApiError
 
 __all__ = ["Throttle", "account_key"]
+
+REDIS_TIMEOUT_S = 2.0
 
 
 def account_key(username: str) -> str:
@@ -43,8 +45,14 @@ class Throttle:
         self.enabled = settings.enabled
         storage: Storage
         if redis_url:
+            # Bounded waits: a Redis that stops answering (paused, partitioned) fails the
+            # request with 503 after the timeout instead of holding it forever.
             shared = storage_from_string(
-                f"async+{redis_url}", implementation="redispy", wrap_exceptions=True
+                f"async+{redis_url}",
+                implementation="redispy",
+                wrap_exceptions=True,
+                socket_timeout=REDIS_TIMEOUT_S,
+                socket_connect_timeout=REDIS_TIMEOUT_S,
             )
             assert isinstance(shared, Storage)  # noqa: S101 - "async+" names an aio storage
             storage = shared
@@ -99,6 +107,12 @@ class Throttle:
             return
         await self._refuse_if_spent(self.refresh, "refresh-addr", address)
         await self._limiter.hit(self.refresh, "refresh-addr", address)
+
+    async def check(self) -> None:
+        """Raise :class:`~authwise.errors.StoreUnavailable` when the store the counts live in
+        (Redis, when one is configured) does not answer a ping."""
+        if not await self._storage.check():
+            raise StoreUnavailable("rate-limit store unavailable")
 
     async def reset(self) -> None:
         await self._storage.reset()

@@ -7,6 +7,7 @@ import asyncio
 
 from authwise.core.keyring import KeyRing
 from authwise.core.keys import PrivateKey
+from authwise.errors import StoreUnavailable
 from authwise.service._base import log
 from authwise.service.tokens import TokensMixin
 from authwise.storage.base import (
@@ -16,6 +17,7 @@ from authwise.storage.base import (
     EventHandler,
     RevocationRecord,
     Subscription,
+    backend_of,
 )
 
 __all__ = ["AuthService"]
@@ -53,12 +55,23 @@ class AuthService(TokensMixin):
         if close_stores:
             await self.stores.aclose()
 
-    async def check_health(self) -> None:
-        """One cheap read through each kind of store a request depends on (users, sessions):
-        returns when they answer, raises :class:`~authwise.errors.StoreUnavailable` when one
-        cannot be reached."""
-        await self.stores.users.get("health-check")
-        await self.stores.sessions.get(bytes(32))
+    async def check_health(self) -> dict[str, bool]:
+        """Whether each backend a request depends on answers: one cheap read through the
+        users store and one through the sessions store, at once, keyed by their backend
+        (``database``, or ``redis`` for a store in Redis). A backend is healthy when every
+        read through it answered; a read that fails with anything but
+        :class:`~authwise.errors.StoreUnavailable` raises."""
+        probes = [
+            (backend_of(self.stores.users), self.stores.users.get("health-check")),
+            (backend_of(self.stores.sessions), self.stores.sessions.get(bytes(32))),
+        ]
+        results = await asyncio.gather(*(probe for _, probe in probes), return_exceptions=True)
+        health: dict[str, bool] = {}
+        for (name, _), result in zip(probes, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, StoreUnavailable):
+                raise result
+            health[name] = health.get(name, True) and not isinstance(result, StoreUnavailable)
+        return health
 
     async def subscribe(self, handler: EventHandler) -> Subscription:
         """Call ``handler`` for every event on the bus from now on (from every process, when

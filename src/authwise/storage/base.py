@@ -460,6 +460,12 @@ class EventBus(Protocol):
 # ---------------------------------------------------------------------------------------------
 
 
+def backend_of(store: object) -> str:
+    """The name of the backend a store keeps its state in, as ``/health`` reports it:
+    ``redis``, or ``database`` for SQL (and memory, which stands in for it)."""
+    return str(getattr(store, "backend", "database"))
+
+
 @runtime_checkable
 class _Closeable(Protocol):
     async def aclose(self) -> None: ...
