@@ -143,3 +143,19 @@ async def test_prune_drops_revoked_families_once_nothing_they_revoke_is_valid(
     assert await refresh.prune(2000, revoked_before=1600) == 1
     assert await refresh.get("late") is None
     assert await refresh.find(digest("live")) is not None
+
+
+async def test_rotate_reads_a_clock_when_it_writes(refresh: RefreshStore) -> None:
+    await refresh.create(family("f1"), digest("t0"))
+    readings: list[int] = []
+
+    def clock() -> int:
+        readings.append(1234)
+        return 1234
+
+    rotated = await refresh.rotate("f1", 0, digest("t1"), clock)
+    assert rotated is not None
+    assert rotated.rotated_at == 1234
+    assert readings == [1234]
+    assert await refresh.get("f1") == rotated
+    assert await refresh.rotate("f1", 0, digest("t2"), clock) is None  # lost: no write

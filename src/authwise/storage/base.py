@@ -215,13 +215,22 @@ class RefreshStore(Protocol):
         revoked alike), or None for a digest never stored (or pruned)."""
 
     async def rotate(
-        self, family_id: str, expected_generation: int, new_digest: bytes, now: int
+        self,
+        family_id: str,
+        expected_generation: int,
+        new_digest: bytes,
+        now: int | Callable[[], int],
     ) -> RefreshFamily | None:
         """Compare-and-set: if the family is not revoked and its generation is still
         ``expected_generation``, store ``new_digest`` as generation ``expected_generation + 1``,
         set ``rotated_at = now`` and return the updated family; otherwise change nothing and
         return None. Of any number of concurrent rotations with one expected generation,
-        exactly one wins, on every backend."""
+        exactly one wins, on every backend.
+
+        ``now`` may be a clock, read once the store holds what it waited for (its lock, the
+        connection, SQLite's write lock) right before the write: then ``rotated_at`` is when
+        the rotation was written, however long the call waited, and the grace window that
+        counts from it is not used up by the wait."""
 
     async def revoke(self, family_id: str, now: int) -> RefreshFamily | None:
         """Mark the family revoked at ``now``; return it if it was live (None if it was unknown
@@ -458,6 +467,11 @@ class EventBus(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def time_of(now: int | Callable[[], int]) -> int:
+    """``now``, or what the clock ``now`` says at this moment."""
+    return now() if callable(now) else now
 
 
 def backend_of(store: object) -> str:

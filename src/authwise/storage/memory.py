@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from authwise.storage.base import (
     Stores,
     Unset,
     UserRecord,
+    time_of,
 )
 
 __all__ = [
@@ -208,7 +209,11 @@ class MemoryRefreshStore:
         return self._families[entry[0]], entry[1]
 
     async def rotate(
-        self, family_id: str, expected_generation: int, new_digest: bytes, now: int
+        self,
+        family_id: str,
+        expected_generation: int,
+        new_digest: bytes,
+        now: int | Callable[[], int],
     ) -> RefreshFamily | None:
         async with self._lock:
             family = self._families.get(family_id)
@@ -219,7 +224,8 @@ class MemoryRefreshStore:
                 or new_digest in self._digests
             ):
                 return None
-            family = replace(family, generation=expected_generation + 1, rotated_at=now)
+            rotated_at = time_of(now)
+            family = replace(family, generation=expected_generation + 1, rotated_at=rotated_at)
             self._families[family_id] = family
             self._digests[new_digest] = (family_id, family.generation)
             self._family_digests[family_id].append(new_digest)

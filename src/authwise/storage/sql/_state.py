@@ -7,7 +7,7 @@ with such a statement, so the database's row locks decide which of two racing ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -16,7 +16,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from authwise.errors import Conflict
-from authwise.storage.base import RefreshFamily, RevocationKind, RevocationRecord, SessionRecord
+from authwise.storage.base import (
+    RefreshFamily,
+    RevocationKind,
+    RevocationRecord,
+    SessionRecord,
+    time_of,
+)
 from authwise.storage.sql._engine import SqlStore
 from authwise.storage.sql.schema import refresh_families, refresh_tokens, revocations, sessions
 
@@ -199,10 +205,17 @@ class SqlRefreshStore(SqlStore):
         return None if row is None else (_family(row), row["token_generation"])
 
     async def rotate(
-        self, family_id: str, expected_generation: int, new_digest: bytes, now: int
+        self,
+        family_id: str,
+        expected_generation: int,
+        new_digest: bytes,
+        now: int | Callable[[], int],
     ) -> RefreshFamily | None:
         try:
             async with self._db.begin() as conn:
+                # Read once the connection (and on SQLite, the write lock) is ours: the wait for
+                # them is not part of the grace window that counts from rotated_at.
+                rotated_at = time_of(now)
                 # The compare-and-set: racing rotations of one generation serialise on the row
                 # lock, and only the first still finds ``generation = expected`` once it is free.
                 row = (
@@ -214,7 +227,7 @@ class SqlRefreshStore(SqlStore):
                                 & (refresh_families.c.generation == expected_generation)
                                 & refresh_families.c.revoked_at.is_(None)
                             )
-                            .values(generation=expected_generation + 1, rotated_at=now)
+                            .values(generation=expected_generation + 1, rotated_at=rotated_at)
                             .returning(*refresh_families.c)
                         )
                     )
