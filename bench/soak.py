@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
@@ -123,6 +124,9 @@ class Load:
         have finished (open loop), alternating the two kinds."""
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            # No shared cookie jar: each visit is its own browser. (A shared jar would send
+            # one visit's cookie with another's sign-in, which ends that session: S01.)
+            client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             loop = asyncio.get_running_loop()
             start = loop.time()
             tasks: set[asyncio.Task[None]] = set()
