@@ -3,6 +3,7 @@ workers notice, shut down and free the port, so the server starts again on the s
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -10,6 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from authwise.server.supervision import exit_with_parent
 
 from ..storage.faults import RedisServer
 from .live import AUTHWISE, free_port, inherited_environ
@@ -91,3 +95,48 @@ def test_workers_exit_when_the_supervisor_is_killed_and_the_port_is_free_again(
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         redis.cleanup()
+
+
+def _worker(pid_file: str, poll: bool) -> None:
+    """A worker that arranges to exit with its parent (by polling, when ``poll``)."""
+    from authwise.server import supervision
+
+    if poll:
+        supervision._linux_death_signal = lambda: False  # type: ignore[assignment]
+        supervision.POLL_INTERVAL = 0.05
+    assert supervision.exit_with_parent()
+    Path(pid_file).write_text(str(os.getpid()))
+    while True:
+        time.sleep(1)
+
+
+def _supervisor(pid_file: str, poll: bool) -> None:
+    """Starts a worker, then dies without a word, as under SIGKILL."""
+    worker = multiprocessing.get_context("spawn").Process(target=_worker, args=(pid_file, poll))
+    worker.start()
+    for _ in range(600):
+        if Path(pid_file).exists() and Path(pid_file).read_text():
+            break
+        time.sleep(0.05)
+    os._exit(0)
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["death-signal", "polling"])
+def test_a_worker_exits_when_its_parent_dies(tmp_path: Path, poll: bool) -> None:
+    pid_file = tmp_path / "worker.pid"
+    supervisor = multiprocessing.get_context("spawn").Process(
+        target=_supervisor, args=(str(pid_file), poll)
+    )
+    supervisor.start()
+    supervisor.join(timeout=60)
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while _alive(worker):
+        if time.monotonic() > deadline:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived its parent")
+        time.sleep(0.05)
+
+
+def test_the_servers_own_process_is_no_worker() -> None:
+    assert exit_with_parent() is False
