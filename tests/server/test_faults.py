@@ -365,9 +365,6 @@ async def test_redis_down_is_503_for_what_is_rate_limited(
         await assert_works_again(app, cookie)
 
 
-# redis-py leaves a connection whose read timed out to the garbage collector, which closes
-# its socket with a ResourceWarning; the timeouts are the point of this test.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_redis_paused_is_503_before_it_resumes(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:

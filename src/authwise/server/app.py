@@ -219,6 +219,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await ctx.subscription.close()
+            await ctx.throttle.aclose()
             await service.close(close_stores=close_stores)
 
     middleware = [

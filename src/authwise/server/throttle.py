@@ -114,5 +114,12 @@ class Throttle:
         if not await self._storage.check():
             raise StoreUnavailable("rate-limit store unavailable")
 
+    async def aclose(self) -> None:
+        """Close the connections to the shared store (Redis), if there is one."""
+        # limits has no close of its own: its Redis client is the bridge's.
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
+
     async def reset(self) -> None:
         await self._storage.reset()
