@@ -1,18 +1,19 @@
 """Session and refresh-family throughput per storage backend, and what a session costs at rest.
 
-For each backend (memory, SQLite, PostgreSQL, Redis) the store operations the service makes:
+For each backend (memory, SQLite, PostgreSQL) the store operations the service makes:
 
 - session create, validate (get by digest), revoke (delete), and refresh rotations
   (compare-and-set plus the new digest), in ops/s;
 - each measured with one caller awaiting each operation in turn (latency-bound: what one
   request pays) and with 16 concurrent callers (what the store sustains);
-- bytes per session: Redis ``MEMORY USAGE`` of a session's keys (hash, digest pointer, its
-  share of the user's index), SQLite file growth (after a WAL checkpoint), PostgreSQL
+- bytes per session: SQLite file growth (after a WAL checkpoint), PostgreSQL
   ``pg_total_relation_size`` growth of ``sessions`` (table, TOAST and indexes).
 
-The servers are the local ones unless ``AUTHWISE_BENCH_POSTGRES_URL`` /
-``AUTHWISE_BENCH_REDIS_URL`` say otherwise; the benchmark works in a schema / key prefix of
-its own and removes it afterwards.
+(Sessions lived in Redis in the first release; they moved to SQL with the event log, so that a
+change and its event commit together: docs/storage.md.)
+
+The PostgreSQL server is the local one unless ``AUTHWISE_BENCH_POSTGRES_URL`` says otherwise;
+the benchmark works in a schema of its own and removes it afterwards.
 
     .venv/bin/python bench/state.py                 # 2000 ops per measurement
     .venv/bin/python bench/state.py --ops 5000 --markdown
@@ -26,7 +27,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -36,20 +36,16 @@ from functools import partial
 from pathlib import Path
 
 import asyncpg
-import redis.asyncio as aioredis
 
 from authwise.storage.base import RefreshFamily, SessionRecord, Stores
 from authwise.storage.memory import memory_stores
-from authwise.storage.redis import Keys, open_redis_stores
 from authwise.storage.sql import open_sql_stores, upgrade
 
 POSTGRES_URL = os.environ.get(
     "AUTHWISE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("AUTHWISE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 NOW = 1_700_000_000
 CONCURRENCY = 16
-TUNED_LISTPACK_VALUE = 256
 
 
 def _digest(label: str) -> bytes:
@@ -156,19 +152,10 @@ async def backend(name: str, workdir: Path) -> AsyncIterator[Stores]:
         return
     async with pg_schema() as schema:
         stores = await open_sql_stores(POSTGRES_URL, schema=schema)
-        if name == "redis":
-            prefix = f"awbench{secrets.token_hex(4)}"
-            stores = await open_redis_stores(REDIS_URL, stores, prefix=prefix)
         try:
             yield stores
         finally:
             await stores.aclose()
-            if name == "redis":
-                client = aioredis.Redis.from_url(REDIS_URL)
-                keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-                if keys:
-                    await client.delete(*keys)
-                await client.aclose()
 
 
 # -- bytes per session ----------------------------------------------------------------------
@@ -203,36 +190,11 @@ async def postgres_bytes(n: int) -> float:
             await conn.close()
 
 
-async def redis_bytes(n: int, url: str = REDIS_URL) -> float:
-    prefix = f"awbench{secrets.token_hex(4)}"
-    stores = await open_redis_stores(url, memory_stores(), prefix=prefix)
-    client = aioredis.Redis.from_url(url)
-    keys = Keys(prefix)
-    try:
-        records = [_session(i, "size") for i in range(n)]
-        for record in records:
-            await stores.sessions.create(record)
-        total = 0
-        for record in records:
-            total += await client.memory_usage(keys.session(record.user_id, record.handle)) or 0
-            total += await client.memory_usage(keys.digest(record.digest)) or 0
-        for user_id in {r.user_id for r in records}:
-            total += await client.memory_usage(keys.user_sessions(user_id)) or 0
-        return total / n
-    finally:
-        await stores.aclose()
-        found = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-        if found:
-            await client.delete(*found)
-        await client.aclose()
-
-
 # -- main -----------------------------------------------------------------------------------
 
-BACKENDS = ("memory", "sqlite", "postgresql", "redis")
+BACKENDS = ("memory", "sqlite", "postgresql")
 COLUMNS = ("create", "validate", "revoke", "rotate")
-# The scale-out bundle keeps refresh families in PostgreSQL: its rotations are PostgreSQL's.
-LABELS = {"redis": "redis (refresh: postgresql)"}
+LABELS: dict[str, str] = {}
 
 
 async def run(ops: int, rounds: int) -> list[tuple[str, int, dict[str, float]]]:
@@ -254,54 +216,13 @@ async def run(ops: int, rounds: int) -> list[tuple[str, int, dict[str, float]]]:
     return rows
 
 
-@asynccontextmanager
-async def tuned_redis() -> AsyncIterator[str]:
-    """A throwaway redis-server whose hashes stay compact with browser-sized user agents (a
-    hash falls back from listpack to a hashtable once a value passes 64 bytes)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--hash-max-listpack-value",
-        str(TUNED_LISTPACK_VALUE),
-        stdout=asyncio.subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = aioredis.Redis.from_url(url)
-        for _ in range(500):
-            try:
-                await client.ping()
-                break
-            except aioredis.ConnectionError:
-                await asyncio.sleep(0.01)
-        await client.aclose()
-        yield url
-    finally:
-        process.terminate()
-        await process.wait()
-
-
 async def sizes(n: int) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="authwise-bench-"))
     try:
-        found = {
+        return {
             "sqlite": await sqlite_bytes(workdir, n),
             "postgresql": await postgres_bytes(n),
-            "redis": await redis_bytes(n),
         }
-        if shutil.which("redis-server"):
-            async with tuned_redis() as url:
-                key = f"redis, hash-max-listpack-value {TUNED_LISTPACK_VALUE}"
-                found[key] = await redis_bytes(n, url)
-        return found
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -20,6 +20,7 @@ from authwise.config import (
     load_key_encryption_key,
     load_settings,
 )
+from authwise.service import ServiceConfig
 
 
 def test_defaults_are_secure() -> None:
@@ -83,6 +84,11 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ({"AUTHWISE_RATE_LIMITS_LOGIN_PER_ACCOUNT_GLOBAL": "lots"}, "login_per_account_global"),
         ({"AUTHWISE_CORS_ALLOW_ORIGINS": "ftp://x"}, "cors.allow_origins"),
         ({"AUTHWISE_SESSIONS_IDLE_TIMEOUT": "99999"}, "idle_timeout"),
+        ({"AUTHWISE_STORAGE_STATEMENT_TIMEOUT": "0"}, "statement_timeout"),
+        ({"AUTHWISE_STORAGE_QUEUE_TIMEOUT": "120"}, "queue_timeout"),
+        ({"AUTHWISE_STORAGE_QUEUE_LIMIT": "-1"}, "queue_limit"),
+        ({"AUTHWISE_STORAGE_AUDIT_RETENTION_DAYS": "0"}, "audit_retention_days"),
+        ({"AUTHWISE_STORAGE_AUDIT_MAX_ROWS": "10"}, "audit_max_rows"),
     ],
 )
 def test_invalid_values_name_the_setting(env: dict[str, str], message: str) -> None:
@@ -98,6 +104,19 @@ def test_unknown_toml_keys_are_refused(tmp_path: Path) -> None:
     config.write_text("[token]\naccess_ttl = 60\n")
     with pytest.raises(ConfigError, match=r"\[token\]"):
         load_settings(config_file=config, environ={})
+
+
+def test_storage_bounds_reach_the_service_and_the_engine() -> None:
+    settings = load_settings(
+        environ={
+            "AUTHWISE_STORAGE_STATEMENT_TIMEOUT": "2.5",
+            "AUTHWISE_STORAGE_AUDIT_RETENTION_DAYS": "7",
+            "AUTHWISE_STORAGE_AUDIT_MAX_ROWS": "5000",
+        }
+    )
+    assert settings.storage.statement_timeout == 2.5
+    config = ServiceConfig.from_settings(settings)
+    assert (config.audit_retention, config.audit_max_rows) == (7 * 86_400, 5000)
 
 
 def test_insecure_cookie_only_on_localhost_http() -> None:

@@ -84,7 +84,10 @@ def test_r01_redis_outage_fails_closed_and_recovers(tmp_path: Path) -> None:
                 assert response.headers["retry-after"] == "1"
                 assert response.headers["content-type"] == "application/json"
                 assert "Traceback" not in response.text
-            assert httpx.get(f"{live.url}/health").json() == {"status": "unavailable"}
+            assert httpx.get(f"{live.url}/health").json() == {
+                "status": "unavailable",
+                "stores": {"database": "ok", "redis": "unavailable"},
+            }
             # A change made while Redis is down commits to the log all the same...
             changed = subprocess.run(
                 [str(AUTHWISE), "users", "set-roles", "ops", "auditor"],

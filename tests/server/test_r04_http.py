@@ -185,7 +185,7 @@ def assert_healthy(live: LiveServer) -> None:
     """GET /health answers 200, and nothing this test sent left a traceback in the log."""
     r = httpx.get(f"{live.url}/health", timeout=TIMEOUT)
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ok"}
+    assert r.json() == {"status": "ok", "stores": {"database": "ok"}}
     assert_no_traceback(live, _log_offset[0])
 
 

@@ -727,10 +727,16 @@ async def test_r01_store_down_gives_503_and_recovers(server: Server) -> None:
         assert r.status_code == 503
         assert r.headers["retry-after"] == "1"
         assert "Traceback" not in r.text
-    assert (await server.client.get("/health")).json() == {"status": "unavailable"}
+    assert (await server.client.get("/health")).json() == {
+        "status": "unavailable",
+        "stores": {"database": "unavailable"},
+    }
     flaky_users.down = flaky_sessions.down = False
     assert (await alice.get("/me")).status_code == 200
-    assert (await server.client.get("/health")).json() == {"status": "ok"}
+    assert (await server.client.get("/health")).json() == {
+        "status": "ok",
+        "stores": {"database": "ok"},
+    }
 
 
 async def test_unexpected_errors_are_generic_500s(server: Server) -> None:

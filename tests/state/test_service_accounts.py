@@ -488,6 +488,36 @@ def _refused(service: AuthService, token: str) -> bool:
     return False
 
 
+async def test_prune_drops_revoked_families_after_their_access_tokens_expire(
+    service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
+) -> None:
+    tokens = await service.password_grant("alice", PASSWORD)
+    await service.revoke_token(tokens.refresh_token)
+    config = service.config
+    clock.advance(config.max_access_ttl + config.leeway - 1)
+    await service.prune()
+    assert await stores.refresh.get(tokens.sid) is not None  # an access token may be valid
+    clock.advance(1)
+    await service.prune()
+    assert await stores.refresh.get(tokens.sid) is None
+    with pytest.raises(InvalidGrant):  # unknown now: refused the same, nothing to revoke
+        await service.refresh(tokens.refresh_token)
+
+
+async def test_prune_applies_the_audit_retention(stores: Stores, clock: Clock) -> None:
+    service = make_service(stores, clock, audit_retention=86_400, audit_max_rows=3)
+    await service.start()
+    users = [await service.register(name, PASSWORD) for name in ("Ann", "Bob", "Cid", "Dee")]
+    await service.prune()
+    assert [e.user_id for e in await stores.audit.recent()] == [u.id for u in users[:0:-1]]
+    clock.advance(86_401)
+    await service.register("Eve", PASSWORD)
+    await service.prune()
+    kept = await stores.audit.recent()
+    assert [e.at for e in kept] == [clock.now]
+    await service.close()
+
+
 async def test_prune_forgets_what_can_no_longer_matter(
     service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
 ) -> None:

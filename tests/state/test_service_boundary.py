@@ -76,13 +76,21 @@ async def test_subscribe_delivers_log_entries_until_closed(
 async def test_check_health_reads_the_users_and_sessions_stores(
     service: AuthService, stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert await service.check_health() is None
+    assert await service.check_health() == {"database": True}
 
     async def down(*args: object) -> None:
         raise StoreUnavailable("sessions: connection refused")
 
     monkeypatch.setattr(stores.sessions, "get", down)
-    with pytest.raises(StoreUnavailable):
+    assert await service.check_health() == {"database": False}
+    monkeypatch.setattr(stores.sessions, "backend", "redis", raising=False)
+    assert await service.check_health() == {"database": True, "redis": False}
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug, not an outage")
+
+    monkeypatch.setattr(stores.users, "get", broken)
+    with pytest.raises(RuntimeError):
         await service.check_health()
 
 

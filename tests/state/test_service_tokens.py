@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -17,9 +19,9 @@ from authwise.errors import (
     RevokedToken,
 )
 from authwise.service import AuthService, TokenResponse
-from authwise.storage.base import AuditKind, Stores, UserRecord
+from authwise.storage.base import AuditKind, RefreshFamily, RefreshStore, Stores, UserRecord
 
-from .conftest import AUDIENCE, ISSUER, PASSWORD, Clock
+from .conftest import AUDIENCE, ISSUER, PASSWORD, Clock, make_service
 
 
 @pytest.fixture
@@ -122,6 +124,45 @@ async def test_s08_grace_returns_the_same_successor(
     clock.advance(1)
     third = await service.refresh(first.refresh_token)  # the chain goes on
     assert third.refresh_token not in (first.refresh_token, tokens.refresh_token)
+
+
+class HeldBackRefresh:
+    """A refresh store whose database is held back: each rotation waits ``delay`` seconds
+    (on the test's clock) for the store before it is written."""
+
+    def __init__(self, inner: RefreshStore, clock: Clock, delay: int) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def rotate(self, *args: Any) -> RefreshFamily | None:
+        self._clock.advance(self._delay)
+        return await self._inner.rotate(*args)
+
+
+async def test_s08_grace_counts_from_the_rotation_not_the_request(
+    stores: Stores, clock: Clock
+) -> None:
+    """The rotation waits 15 s for the database, longer than the 10 s grace window; the
+    client, tired of waiting, retries with the same token the moment it is written. That is
+    the same client, not a thief: it gets the same successor and the family lives on."""
+    held = HeldBackRefresh(stores.refresh, clock, delay=15)
+    service = make_service(replace(stores, refresh=held), clock)  # type: ignore[arg-type]
+    await service.start()
+    await service.register("alice", PASSWORD)
+    tokens = await service.password_grant("alice", PASSWORD)
+    first = await service.refresh(tokens.refresh_token)
+    retry = await service.refresh(tokens.refresh_token)
+    assert retry.refresh_token == first.refresh_token
+    family = await stores.refresh.get(tokens.sid)
+    assert family is not None
+    assert family.revoked_at is None
+    assert family.rotated_at == clock.now  # when it was written, not when it was asked for
+    assert service.verify_access_token(first.access_token).claims["iat"] == clock.now
+    await service.close()
 
 
 async def test_s08_reuse_after_grace_revokes_the_family_and_its_access_tokens(

@@ -36,6 +36,31 @@ async def test_audit_recent_is_newest_first(audit: AuditStore) -> None:
     assert await audit.recent(user_id="u-nobody") == []
 
 
+async def test_audit_prune_drops_the_oldest_by_age_then_by_count(audit: AuditStore) -> None:
+    events = [AuditEvent(at=1000 + i, kind=AuditKind.LOGIN_OK, user_id=f"u{i}") for i in range(10)]
+    for event in events:
+        await audit.append(event)
+    assert await audit.prune(before=1000, max_rows=100) == 0
+    assert await audit.prune(before=1004, max_rows=100) == 4
+    assert await audit.recent() == events[:3:-1]
+    assert await audit.prune(before=0, max_rows=2) == 4
+    assert await audit.recent() == events[:7:-1]
+    assert await audit.prune(before=5000, max_rows=100) == 2
+    assert await audit.recent() == []
+    assert await audit.prune(before=5000, max_rows=100) == 0
+    await audit.append(events[0])
+    assert await audit.recent() == [events[0]]
+
+
+async def test_audit_prune_in_batches_keeps_exactly_the_newest(audit: AuditStore) -> None:
+    # More rows than one delete statement takes on SQL (batches of 10,000).
+    for i in range(10_050):
+        await audit.append(AuditEvent(at=1000, kind=AuditKind.LOGIN_FAILED, detail={"n": str(i)}))
+    assert await audit.prune(before=0, max_rows=25) == 10_025
+    kept = await audit.recent(limit=100)
+    assert [e.detail["n"] for e in kept] == [str(i) for i in range(10_049, 10_024, -1)]
+
+
 def key(kid: str, state: str = "active") -> KeyRecord:
     return KeyRecord(
         kid=kid, alg="ES256", state=state, since=1000, private_pem=b"enc:" + kid.encode()

@@ -123,3 +123,39 @@ async def test_prune_drops_expired_families_and_their_digests(refresh: RefreshSt
     assert await refresh.find(digest("o1")) is None
     assert await refresh.get("new") is not None
     assert await refresh.find(digest("n0")) is not None
+
+
+async def test_prune_drops_revoked_families_once_nothing_they_revoke_is_valid(
+    refresh: RefreshStore,
+) -> None:
+    for name in ("early", "late", "live"):
+        await refresh.create(family(name, expires_at=90_000), digest(name))
+    await refresh.revoke("early", 1500)
+    await refresh.revoke("late", 1600)
+    assert await refresh.prune(2000) == 0  # without revoked_before, only expiry counts
+    assert await refresh.prune(2000, revoked_before=1500) == 1
+    assert await refresh.get("early") is None
+    assert await refresh.find(digest("early")) is None
+    late = await refresh.get("late")
+    assert late is not None
+    assert late.revoked_at == 1600
+    assert await refresh.get("live") is not None
+    assert await refresh.prune(2000, revoked_before=1600) == 1
+    assert await refresh.get("late") is None
+    assert await refresh.find(digest("live")) is not None
+
+
+async def test_rotate_reads_a_clock_when_it_writes(refresh: RefreshStore) -> None:
+    await refresh.create(family("f1"), digest("t0"))
+    readings: list[int] = []
+
+    def clock() -> int:
+        readings.append(1234)
+        return 1234
+
+    rotated = await refresh.rotate("f1", 0, digest("t1"), clock)
+    assert rotated is not None
+    assert rotated.rotated_at == 1234
+    assert readings == [1234]
+    assert await refresh.get("f1") == rotated
+    assert await refresh.rotate("f1", 0, digest("t2"), clock) is None  # lost: no write

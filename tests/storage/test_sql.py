@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from authwise.errors import StoreUnavailable
 from authwise.storage.base import Stores
-from authwise.storage.sql import Database, normalize_url, open_sql_stores, upgrade
+from authwise.storage.sql import Database, normalize_url, open_sql_stores, sql_stores, upgrade
 
 from .backends import POSTGRES_URL, pg_schema, pg_truncate
 from .faults import TcpProxy, free_port, until_ok
@@ -354,3 +354,48 @@ async def test_rotation_race_across_processes(
         assert current.generation == 1
     finally:
         await stores.aclose()
+
+
+async def test_sqlite_sheds_load_instead_of_queueing_without_bound(tmp_path: Path) -> None:
+    """Another process holds the write lock: the one connection waits in a write for the busy
+    timeout, a read queued behind it gives up after ``queue_timeout``, and a call beyond
+    ``queue_limit`` waiting ones is refused at once. Every one of them is StoreUnavailable,
+    and each is decided while the write still waits (no answer is a late one)."""
+    path = tmp_path / "shed.db"
+    await upgrade(f"sqlite:///{path}")
+    db = Database(f"sqlite:///{path}", busy_timeout_ms=5000, queue_timeout=0.2, queue_limit=1)
+    stores = sql_stores(db)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        writer = asyncio.create_task(stores.users.create(user("alice")))
+        await asyncio.sleep(0.05)  # the write holds the connection, waiting for the lock
+        queued = asyncio.create_task(stores.users.get("u-alice"))
+        await asyncio.sleep(0)
+        with pytest.raises(StoreUnavailable, match="busy"):
+            await stores.users.get("u-bob")  # a third caller: past the queue limit
+        with pytest.raises(StoreUnavailable):
+            await queued  # gave up waiting for the connection
+        assert not writer.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await writer  # the lock is free: the write goes through after all
+    assert await stores.users.get("u-alice") is not None
+    await stores.aclose()
+
+
+async def test_postgresql_statement_timeout_is_unavailable() -> None:
+    schema = await pg_schema()
+    await pg_truncate(schema)
+    db = Database(POSTGRES_URL, schema=schema, statement_timeout=0.2)
+    try:
+        async with db.read() as conn:
+            assert await conn.scalar(text("SHOW statement_timeout")) == "200ms"
+        with pytest.raises(StoreUnavailable, match="QueryCanceled"):
+            async with db.read() as conn:
+                await conn.execute(text("SELECT pg_sleep(5)"))
+        async with db.read() as conn:  # the connection is fine afterwards
+            assert await conn.scalar(text("SELECT 1")) == 1
+    finally:
+        await db.aclose()

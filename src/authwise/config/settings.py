@@ -291,9 +291,31 @@ class StorageSettings:
     key_encryption_key: Secret | None = None
     """Base64url key (32 bytes) that encrypts signing keys at rest; when unset, read from (or
     created as) the 0600 file ``data_dir/key-encryption-key``."""
+    statement_timeout: float = 5.0
+    """Seconds a database statement may take: PostgreSQL's ``statement_timeout``, SQLite's
+    busy timeout (waiting for another process's write lock). Past it the request gets 503."""
+    queue_timeout: float = 1.5
+    """Seconds a request waits for a database connection (SQLite has one per process,
+    PostgreSQL a pool of 20) before it is answered 503."""
+    queue_limit: int = 64
+    """Requests that may wait for a database connection at once; more get 503 at once."""
+    audit_retention_days: int = 90
+    """Audit events older than this many days are deleted by the periodic maintenance."""
+    audit_max_rows: int = 1_000_000
+    """At most this many audit events are kept (the oldest go first)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if not 0.1 <= self.statement_timeout <= 600:
+            raise ValueError("storage.statement_timeout must be between 0.1 and 600 s")
+        if not 0.05 <= self.queue_timeout <= 60:
+            raise ValueError("storage.queue_timeout must be between 0.05 and 60 s")
+        if not 0 <= self.queue_limit <= 10_000:
+            raise ValueError("storage.queue_limit must be between 0 and 10000")
+        if not 1 <= self.audit_retention_days <= 36_500:
+            raise ValueError("storage.audit_retention_days must be between 1 and 36500")
+        if not 1_000 <= self.audit_max_rows <= 1_000_000_000:
+            raise ValueError("storage.audit_max_rows must be between 1000 and 10**9")
         scheme = self.database_url.split(":", 1)[0] if self.database_url else "sqlite"
         if scheme.split("+", 1)[0] not in ("sqlite", "postgresql", "postgres", "memory"):
             raise ValueError("storage.database_url must be sqlite:, postgresql: or memory:")

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authwise.config import load_key_encryption_key, load_settings
 from authwise.server import accesslog
 from authwise.server.app import build_service, create_app
+from authwise.server.supervision import exit_with_parent
 
 __all__ = ["DeferredApp", "application"]
 
@@ -74,4 +75,18 @@ def application() -> DeferredApp:
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+    _exit_with_supervisor()
     return DeferredApp()
+
+
+def _exit_with_supervisor() -> None:
+    # uvicorn starts every worker from its main thread, which lives as long as the parent:
+    # the death signal means what it says. (granian may start workers from other threads,
+    # whose end would look like the parent's.) A configuration that does not load is left
+    # to the lifespan startup, which reports it.
+    try:
+        kind = load_settings().server.server
+    except Exception:
+        return
+    if kind == "uvicorn":
+        exit_with_parent()

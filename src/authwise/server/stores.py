@@ -57,7 +57,13 @@ async def open_stores(settings: Settings, *, upgrade: bool = True) -> Stores:
 
         if upgrade:
             await migrate(settings)
-        stores = await open_sql_stores(url)
+        storage = settings.storage
+        stores = await open_sql_stores(
+            url,
+            statement_timeout=storage.statement_timeout,
+            queue_timeout=storage.queue_timeout,
+            queue_limit=storage.queue_limit,
+        )
     if settings.server.workers > 1 and not redis_url:
         raise StoresUnsupported(
             "several workers need Redis (--redis-url) to share the sign-in throttle's counters"

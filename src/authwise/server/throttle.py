@@ -31,10 +31,12 @@ from redis.asyncio import ConnectionPool
 
 from authwise.config import RateLimitSettings
 from authwise.core.accounts import normalize_username
-from authwise.errors import InvalidInput
+from authwise.errors import InvalidInput, StoreUnavailable
 from authwise.server.responses import ApiError
 
 __all__ = ["Throttle", "account_key"]
+
+REDIS_TIMEOUT_S = 2.0
 
 
 def account_key(username: str) -> str:
@@ -54,8 +56,14 @@ class Throttle:
         storage: Storage
         self._pool: ConnectionPool | None = None
         if redis_url:
-            # Our own pool, so close() can release its connections.
-            self._pool = ConnectionPool.from_url(redis_url)
+            # Our own pool, so close() can release its connections; bounded waits, so a Redis
+            # that stops answering (paused, partitioned) fails the request with 503 after the
+            # timeout instead of holding it forever.
+            self._pool = ConnectionPool.from_url(
+                redis_url,
+                socket_timeout=REDIS_TIMEOUT_S,
+                socket_connect_timeout=REDIS_TIMEOUT_S,
+            )
             options: dict[str, Any] = {"connection_pool": self._pool}
             shared = storage_from_string(
                 f"async+{redis_url}", implementation="redispy", wrap_exceptions=True, **options
@@ -126,6 +134,12 @@ class Throttle:
     async def before_refresh(self, address: str) -> None:
         if self.enabled:
             await self._take(self.refresh, "refresh-addr", address)
+
+    async def check(self) -> None:
+        """Raise :class:`~authwise.errors.StoreUnavailable` when the store the counts live in
+        (Redis, when one is configured) does not answer a ping."""
+        if not await self._storage.check():
+            raise StoreUnavailable("rate-limit store unavailable")
 
     async def reset(self) -> None:
         await self._storage.reset()

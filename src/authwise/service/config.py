@@ -49,6 +49,10 @@ class ServiceConfig:
     """Seconds the event log keeps an entry: at least as long as the entry can affect a token
     (``max_access_ttl + leeway``; 20 minutes by default), so that a reader that replays the log
     from its oldest entry knows every revocation still in force."""
+    audit_retention: int = 90 * 86_400
+    """Seconds audit events are kept; older ones are pruned."""
+    audit_max_rows: int = 1_000_000
+    """Audit events kept at most; the oldest beyond it are pruned."""
 
     def __post_init__(self) -> None:
         if self.event_retention < self.max_access_ttl + self.leeway:
@@ -61,6 +65,8 @@ class ServiceConfig:
             raise ValueError("leeway must be between 0 and 60 s")
         if not 1 <= self.hash_concurrency <= 64:
             raise ValueError("hash_concurrency must be between 1 and 64")
+        if self.audit_retention <= 0 or self.audit_max_rows <= 0:
+            raise ValueError("audit_retention and audit_max_rows must be positive")
 
     @classmethod
     def from_settings(
@@ -85,4 +91,6 @@ class ServiceConfig:
                 grace=tokens.refresh_grace,
             ),
             hashing=hashing or HashParams(),
+            audit_retention=settings.storage.audit_retention_days * 86_400,
+            audit_max_rows=settings.storage.audit_max_rows,
         )

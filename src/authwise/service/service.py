@@ -3,6 +3,7 @@ call for everything stateful."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from dataclasses import dataclass
@@ -10,12 +11,18 @@ from dataclasses import dataclass
 from authwise.core.keyring import KeyRing, KeyState
 from authwise.core.keys import PrivateKey
 from authwise.core.secevent import encode_security_event
-from authwise.errors import AuthwiseError, NotFound
+from authwise.errors import AuthwiseError, NotFound, StoreUnavailable
 from authwise.service._base import log
 from authwise.service.delivery import PollDelivery
 from authwise.service.events import EventHandler, Subscription
 from authwise.service.tokens import TokensMixin
-from authwise.storage.base import AuditKind, Event, EventKind, RevocationRecord
+from authwise.storage.base import (
+    AuditKind,
+    Event,
+    EventKind,
+    RevocationRecord,
+    backend_of,
+)
 
 __all__ = ["AuthService", "RetiredKey"]
 
@@ -76,15 +83,23 @@ class AuthService(TokensMixin):
             if relay_close is not None:
                 await relay_close()
 
-    async def check_health(self) -> None:
-        """One cheap read through each kind of store a request depends on (users, sessions,
-        and Redis when one is configured):
-        returns when they answer, raises :class:`~authwise.errors.StoreUnavailable` when one
-        cannot be reached."""
-        await self.stores.users.get("health-check")
-        await self.stores.sessions.get(bytes(32))
-        if self.tail.relay is not None:
-            await self.tail.relay.last()
+    async def check_health(self) -> dict[str, bool]:
+        """Whether each backend a request depends on answers: one cheap read through the
+        users store and one through the sessions store, at once, keyed by their backend
+        (``database``, or ``redis`` for a store in Redis). A backend is healthy when every
+        read through it answered; a read that fails with anything but
+        :class:`~authwise.errors.StoreUnavailable` raises."""
+        probes = [
+            (backend_of(self.stores.users), self.stores.users.get("health-check")),
+            (backend_of(self.stores.sessions), self.stores.sessions.get(bytes(32))),
+        ]
+        results = await asyncio.gather(*(probe for _, probe in probes), return_exceptions=True)
+        health: dict[str, bool] = {}
+        for (name, _), result in zip(probes, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, StoreUnavailable):
+                raise result
+            health[name] = health.get(name, True) and not isinstance(result, StoreUnavailable)
+        return health
 
     def subscribe(self, handler: EventHandler) -> Subscription:
         """Call ``handler`` with every entry of the event log applied in this process from now
@@ -161,13 +176,22 @@ class AuthService(TokensMixin):
         return await self.reload_keys()
 
     async def prune(self) -> int:
-        """Drop expired sessions, refresh families and revocation entries everywhere, and the
-        event log's entries older than its retention (call it periodically)."""
-        now = self.now()
-        count = await self.stores.log.prune(now - self.config.event_retention)
+        """Drop what no longer matters, everywhere (call it periodically; TTL-based stores do
+        most of it themselves): expired sessions, refresh families and revocation entries;
+        revoked families once no access token minted from them can still be valid; audit
+        events past the retention (``audit_retention`` seconds, ``audit_max_rows`` rows); entries
+        of the event log older than ``event_retention``."""
+        now, config = self.now(), self.config
+        count = await self.stores.log.prune(now - config.event_retention)
         count += await self.stores.sessions.prune(now)
-        count += await self.stores.refresh.prune(now)
+        # A revoked family's access tokens carry its sid: past their longest lifetime (and the
+        # leeway) none is valid, and the family's sid entry has expired too.
+        revoked_before = now - config.max_access_ttl - config.leeway
+        count += await self.stores.refresh.prune(now, revoked_before=revoked_before)
         count += await self.stores.revocations.prune(now)
         count += self.revocations.prune(now)
-        log.debug("pruned %d expired entries", count)
-        return count
+        audit = await self.stores.audit.prune(
+            before=now - config.audit_retention, max_rows=config.audit_max_rows
+        )
+        log.debug("pruned %d expired entries and %d audit events", count, audit)
+        return count + audit

@@ -178,8 +178,10 @@ class TokensMixin(SessionsMixin):
             )
             if decision.outcome is RefreshOutcome.GRACE:
                 return self._respond(user, family.family_id, successor, now, audience)
+            # The store reads the clock when it writes: the grace window counts from the
+            # rotation itself, so a client retrying after a slow write gets this successor.
             rotated = await self.stores.refresh.rotate(
-                family.family_id, generation, secret_digest(successor), now
+                family.family_id, generation, secret_digest(successor), self.now
             )
             if rotated is not None:
                 await self._audit(
@@ -188,7 +190,9 @@ class TokensMixin(SessionsMixin):
                     client_addr=client_addr,
                     detail={"family": family.family_id, "generation": str(rotated.generation)},
                 )
-                return self._respond(user, family.family_id, successor, now, audience)
+                return self._respond(
+                    user, family.family_id, successor, rotated.rotated_at, audience
+                )
             fresh = await self.stores.refresh.get(family.family_id)
             if fresh is None:
                 raise InvalidGrant

@@ -234,13 +234,22 @@ class RefreshStore(Protocol):
         revoked alike), or None for a digest never stored (or pruned)."""
 
     async def rotate(
-        self, family_id: str, expected_generation: int, new_digest: bytes, now: int
+        self,
+        family_id: str,
+        expected_generation: int,
+        new_digest: bytes,
+        now: int | Callable[[], int],
     ) -> RefreshFamily | None:
         """Compare-and-set: if the family is not revoked and its generation is still
         ``expected_generation``, store ``new_digest`` as generation ``expected_generation + 1``,
         set ``rotated_at = now`` and return the updated family; otherwise change nothing and
         return None. Of any number of concurrent rotations with one expected generation,
-        exactly one wins, on every backend."""
+        exactly one wins, on every backend.
+
+        ``now`` may be a clock, read once the store holds what it waited for (its lock, the
+        connection, SQLite's write lock) right before the write: then ``rotated_at`` is when
+        the rotation was written, however long the call waited, and the grace window that
+        counts from it is not used up by the wait."""
 
     async def revoke(self, family_id: str, now: int) -> RefreshFamily | None:
         """Mark the family revoked at ``now``; return it if it was live (None if it was unknown
@@ -252,8 +261,12 @@ class RefreshStore(Protocol):
     async def list_for_user(self, user_id: str) -> list[RefreshFamily]:
         """The user's families (live and revoked, until pruned), oldest first."""
 
-    async def prune(self, now: int) -> int:
-        """Delete families (and all their digests) with ``expires_at <= now``; return how many."""
+    async def prune(self, now: int, *, revoked_before: int | None = None) -> int:
+        """Delete families (and all their digests) with ``expires_at <= now`` and, with
+        ``revoked_before``, revoked ones with ``revoked_at <= revoked_before``; return how
+        many. (Once no access token of a revoked family can still be valid, its tokens need
+        not be recognised: presented again, they are unknown, which is ``invalid_grant``
+        too.)"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +368,10 @@ class AuditStore(Protocol):
 
     async def recent(self, *, limit: int = 100, user_id: str | None = None) -> list[AuditEvent]:
         """The newest events first (events of one ``at`` in reverse order of appending)."""
+
+    async def prune(self, *, before: int, max_rows: int) -> int:
+        """Delete the oldest events: those appended before the first one with ``at >= before``,
+        then as many more as it takes to keep at most ``max_rows``; return how many."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,6 +608,17 @@ class ReceiverStore(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def time_of(now: int | Callable[[], int]) -> int:
+    """``now``, or what the clock ``now`` says at this moment."""
+    return now() if callable(now) else now
+
+
+def backend_of(store: object) -> str:
+    """The name of the backend a store keeps its state in, as ``/health`` reports it:
+    ``redis``, or ``database`` for SQL (and memory, which stands in for it)."""
+    return str(getattr(store, "backend", "database"))
 
 
 @runtime_checkable

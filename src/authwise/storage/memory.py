@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from authwise.storage.base import (
     Stores,
     Unset,
     UserRecord,
+    time_of,
 )
 
 __all__ = [
@@ -228,7 +229,11 @@ class MemoryRefreshStore:
         return self._families[entry[0]], entry[1]
 
     async def rotate(
-        self, family_id: str, expected_generation: int, new_digest: bytes, now: int
+        self,
+        family_id: str,
+        expected_generation: int,
+        new_digest: bytes,
+        now: int | Callable[[], int],
     ) -> RefreshFamily | None:
         async with self._lock:
             family = self._families.get(family_id)
@@ -239,7 +244,8 @@ class MemoryRefreshStore:
                 or new_digest in self._digests
             ):
                 return None
-            family = replace(family, generation=expected_generation + 1, rotated_at=now)
+            rotated_at = time_of(now)
+            family = replace(family, generation=expected_generation + 1, rotated_at=rotated_at)
             self._families[family_id] = family
             self._digests[new_digest] = (family_id, family.generation)
             self._family_digests[family_id].append(new_digest)
@@ -266,9 +272,18 @@ class MemoryRefreshStore:
         found = [f for f in self._families.values() if f.user_id == user_id]
         return sorted(found, key=lambda f: (f.created_at, f.family_id))
 
-    async def prune(self, now: int) -> int:
+    async def prune(self, now: int, *, revoked_before: int | None = None) -> int:
+        def doomed_family(f: RefreshFamily) -> bool:
+            if f.expires_at <= now:
+                return True
+            return (
+                revoked_before is not None
+                and f.revoked_at is not None
+                and (f.revoked_at <= revoked_before)
+            )
+
         async with self._lock:
-            doomed = [i for i, f in self._families.items() if f.expires_at <= now]
+            doomed = [i for i, f in self._families.items() if doomed_family(f)]
             for family_id in doomed:
                 del self._families[family_id]
                 for digest in self._family_digests.pop(family_id):
@@ -321,6 +336,13 @@ class MemoryAuditStore:
             if user_id is None or event.user_id == user_id:
                 found.append(event)
         return found
+
+    async def prune(self, *, before: int, max_rows: int) -> int:
+        count = 0
+        while self._events and (self._events[0].at < before or len(self._events) > max_rows):
+            self._events.popleft()
+            count += 1
+        return count
 
 
 class MemoryKeyStore:

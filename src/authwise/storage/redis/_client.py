@@ -76,6 +76,8 @@ class RedisConnection:
 class RedisStore:
     """Base of the Redis stores: they share one :class:`RedisConnection`."""
 
+    backend = "redis"
+
     def __init__(self, conn: RedisConnection) -> None:
         self._conn = conn
         # redis-py's return types are unions over every reply shape: read them as Any.

@@ -16,7 +16,13 @@ from sqlalchemy.engine import URL
 
 from authwise.storage.base import Stores
 from authwise.storage.sql._accounts import SqlAuditStore, SqlClientStore, SqlKeyStore, SqlUserStore
-from authwise.storage.sql._engine import Database, normalize_url
+from authwise.storage.sql._engine import (
+    QUEUE_LIMIT,
+    QUEUE_TIMEOUT_S,
+    STATEMENT_TIMEOUT_S,
+    Database,
+    normalize_url,
+)
 from authwise.storage.sql._events import SqlEventLog, SqlReceiverStore
 from authwise.storage.sql._state import SqlRefreshStore, SqlRevocationStore, SqlSessionStore
 from authwise.storage.sql.migrate import current_revision, head_revision, upgrade
@@ -56,12 +62,30 @@ def sql_stores(db: Database) -> Stores:
     )
 
 
-async def open_sql_stores(url: str | URL, *, schema: str | None = None) -> Stores:
+async def open_sql_stores(
+    url: str | URL,
+    *,
+    schema: str | None = None,
+    statement_timeout: float = STATEMENT_TIMEOUT_S,
+    queue_timeout: float = QUEUE_TIMEOUT_S,
+    queue_limit: int = QUEUE_LIMIT,
+) -> Stores:
     """Open the stores on the database at ``url``: ``sqlite:///path`` (or
     ``sqlite+aiosqlite:///path``) or ``postgresql://user@host/db`` (``postgres://`` and
     ``postgresql+asyncpg://`` too). ``schema`` selects a PostgreSQL schema (its search path).
+    The bounds on waiting (``statement_timeout``, ``queue_timeout``, ``queue_limit``) are
+    :class:`Database`'s.
 
     The schema must be migrated (:func:`upgrade`). Nothing connects until the first call, so
     an unreachable database shows as :class:`~authwise.errors.StoreUnavailable` then.
     """
-    return sql_stores(Database(url, schema=schema))
+    return sql_stores(
+        Database(
+            url,
+            schema=schema,
+            busy_timeout_ms=round(statement_timeout * 1000),
+            statement_timeout=statement_timeout,
+            queue_timeout=queue_timeout,
+            queue_limit=queue_limit,
+        )
+    )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from authwise.errors import Conflict
@@ -26,6 +26,7 @@ from authwise.storage.sql.schema import audit_events, clients, keyring, signing_
 __all__ = ["SqlAuditStore", "SqlClientStore", "SqlKeyStore", "SqlUserStore"]
 
 _RING_ROW = 1
+_AUDIT_PRUNE_BATCH = 10_000
 
 
 def _user(row: RowMapping) -> UserRecord:
@@ -155,6 +156,29 @@ class SqlAuditStore(SqlStore):
                 )
                 for row in rows
             ]
+
+    async def prune(self, *, before: int, max_rows: int) -> int:
+        ids = audit_events.c.id
+        async with self._db.read(snapshot=True) as conn:
+            oldest = await conn.scalar(select(func.min(ids)))
+            newest = await conn.scalar(select(func.max(ids)))
+            # Walks the primary key from the oldest row to the first one young enough: the
+            # rows read are the rows about to go, so no index on ``at`` is needed.
+            first_kept = await conn.scalar(
+                select(ids).where(audit_events.c.at >= before).order_by(ids).limit(1)
+            )
+        if oldest is None or newest is None:
+            return 0
+        # IDs only grow, so the newest max_rows rows all have an ID above newest - max_rows.
+        bound = max(newest + 1 if first_kept is None else first_kept, newest - max_rows + 1)
+        count = 0
+        # In batches, so that no single statement holds the (SQLite: only) connection long.
+        for start in range(oldest, bound, _AUDIT_PRUNE_BATCH):
+            end = min(start + _AUDIT_PRUNE_BATCH, bound)
+            async with self._db.write() as conn:
+                result = await conn.execute(delete(audit_events).where(ids < end))
+            count += result.rowcount
+        return count
 
 
 class SqlKeyStore(SqlStore):

@@ -15,8 +15,15 @@
 - A single statement (most reads and writes: get, touch, a session rotation, a revocation
   upsert) runs without BEGIN/COMMIT around it: it is atomic on its own, and the round trips
   saved are most of its cost. Reads of several statements take a snapshot (REPEATABLE READ).
-- Errors leave as the contract's: a unique violation is :class:`Conflict`, a server that cannot
-  be reached (refused, reset, timed out, restarting) is :class:`StoreUnavailable`.
+- Every wait is bounded. PostgreSQL statements run under a ``statement_timeout`` (and the
+  driver gives up on a server that stops answering a moment later); SQLite statements wait for
+  another process's lock at most the busy timeout. A call waits for a pooled connection at
+  most ``queue_timeout``, and when ``queue_limit`` calls are waiting already, a new one is
+  refused at once: under overload the answer is an early 503, not a late one.
+- Errors leave as the contract's: a unique violation is :class:`Conflict`; a server that cannot
+  be reached, refuses connections (starting up, shutting down, out of connections), drops
+  them, or does not answer in time is :class:`StoreUnavailable`, whichever layer (socket,
+  driver, server) noticed it.
 """
 
 from __future__ import annotations
@@ -60,6 +67,20 @@ _MODE = "authwise_mode"
 _PG_ISOLATION = {"write": "READ COMMITTED", "single": "AUTOCOMMIT", "snapshot": "REPEATABLE READ"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 5.0
+STATEMENT_TIMEOUT_S = 5.0
+QUEUE_TIMEOUT_S = 1.5
+QUEUE_LIMIT = 64
+# How much longer than the server's statement timeout the driver waits for an answer: the
+# server cancels first and says so; the driver's own timeout is for a server that went silent.
+_DRIVER_MARGIN_S = 1.0
+_PG_POOL_SIZE, _PG_OVERFLOW = 10, 10
+# SQLSTATEs that mean "the server cannot serve this now", not "this request is wrong":
+# classes 08 (connection exception), 53 (insufficient resources: too many connections, disk
+# full), 57 (operator intervention: starting up, shutting down, terminated, statement timeout)
+# and 58 (system error: I/O), and a lock that could not be had in time. asyncpg reports most
+# of them as a plain PostgresError, which SQLAlchemy passes on as a plain DBAPIError.
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+_UNAVAILABLE_STATES = frozenset({"55P03", "40P01"})
 _WAL_RETRY_FIRST_S = 0.001
 _WAL_RETRY_MAX_S = 0.1
 
@@ -127,6 +148,13 @@ async def _enter_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
         delay = min(delay * 2, _WAL_RETRY_MAX_S)
 
 
+def _unavailable_sqlstate(sqlstate: str | None) -> bool:
+    """True for a PostgreSQL error code that says the server cannot serve now (retry later)."""
+    if not sqlstate:
+        return False
+    return sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_STATES
+
+
 def _sqlite_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get(_MODE, "write")
     if mode == "write":
@@ -147,12 +175,23 @@ class Database:
         schema: str | None = None,
         echo: bool = False,
         busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        statement_timeout: float = STATEMENT_TIMEOUT_S,
+        queue_timeout: float = QUEUE_TIMEOUT_S,
+        queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         """``busy_timeout_ms``: on SQLite, how long a statement waits for another process's
-        lock before failing with :class:`StoreUnavailable`."""
+        lock before failing with :class:`StoreUnavailable`. ``statement_timeout``: on
+        PostgreSQL, the longest a statement may run (seconds). ``queue_timeout``: how long a
+        call waits for a pooled connection; ``queue_limit``: how many calls may wait for one
+        at once (more are refused at once). Every limit that is hit raises
+        :class:`StoreUnavailable`."""
+        if statement_timeout <= 0 or queue_timeout <= 0 or queue_limit < 0:
+            raise ValueError("timeouts must be positive and queue_limit not negative")
         self.url = normalize_url(url)
         self.schema = schema
         self.busy_timeout_ms = busy_timeout_ms
+        self.statement_timeout = statement_timeout
+        self.queue_timeout = queue_timeout
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine(echo)
         self._closed = False
@@ -160,6 +199,8 @@ class Database:
         self._ambient: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
             f"authwise-db-{id(self)}", default=None
         )
+        self._capacity = (1 if self.is_sqlite else _PG_POOL_SIZE + _PG_OVERFLOW) + queue_limit
+        self._in_flight = 0
 
     def _create_engine(self, echo: bool) -> AsyncEngine:
         if self.is_sqlite:
@@ -173,7 +214,7 @@ class Database:
                 options = {
                     "pool_size": 1,
                     "max_overflow": 0,
-                    "pool_timeout": 30,
+                    "pool_timeout": self.queue_timeout,
                     "pool_reset_on_return": None,
                 }
                 options["async_creator"] = functools.partial(
@@ -187,9 +228,14 @@ class Database:
             )
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
             return engine
-        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
+        server_settings = {"statement_timeout": str(round(self.statement_timeout * 1000))}
         if self.schema is not None:
-            connect_args["server_settings"] = {"search_path": self.schema}
+            server_settings["search_path"] = self.schema
+        connect_args: dict[str, Any] = {
+            "timeout": CONNECT_TIMEOUT_S,
+            "command_timeout": self.statement_timeout + _DRIVER_MARGIN_S,
+            "server_settings": server_settings,
+        }
         return create_async_engine(
             self.url,
             echo=echo,
@@ -197,9 +243,9 @@ class Database:
             # fails that one call with StoreUnavailable and invalidates the pool, so the next
             # call connects afresh; recycling bounds how stale an idle connection gets.
             pool_recycle=300,
-            pool_size=10,
-            max_overflow=10,
-            pool_timeout=CONNECT_TIMEOUT_S,
+            pool_size=_PG_POOL_SIZE,
+            max_overflow=_PG_OVERFLOW,
+            pool_timeout=self.queue_timeout,
             connect_args=connect_args,
         )
 
@@ -251,6 +297,19 @@ class Database:
                 else:
                     yield ambient
             return
+        # Load shedding: past the pool and a bounded queue, waiting would only make the
+        # answer later, not better.
+        if self._in_flight >= self._capacity:
+            raise StoreUnavailable("database busy: too many calls waiting for a connection")
+        self._in_flight += 1
+        try:
+            async with self._transaction(mode, what) as conn:
+                yield conn
+        finally:
+            self._in_flight -= 1
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, mode: str, what: str) -> AsyncIterator[AsyncConnection]:
         async with self._mapped(what), self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(**{_MODE: mode})
@@ -275,6 +334,10 @@ class Database:
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise StoreUnavailable("database connection lost") from exc
+            cause = exc.orig.__cause__ if exc.orig is not None else None
+            if _unavailable_sqlstate(getattr(exc.orig, "sqlstate", None)):
+                name = type(cause).__name__ if cause is not None else type(exc.orig).__name__
+                raise StoreUnavailable(f"database unavailable: {name}") from exc
             raise StorageError(f"database error: {type(exc.orig).__name__}") from exc
 
     def greatest(self, a: Any, b: Any) -> ColumnElement[Any]:

@@ -7,7 +7,7 @@ with such a statement, so the database's row locks decide which of two racing ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -16,7 +16,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from authwise.errors import Conflict
-from authwise.storage.base import RefreshFamily, RevocationKind, RevocationRecord, SessionRecord
+from authwise.storage.base import (
+    RefreshFamily,
+    RevocationKind,
+    RevocationRecord,
+    SessionRecord,
+    time_of,
+)
 from authwise.storage.sql._engine import SqlStore
 from authwise.storage.sql.schema import refresh_families, refresh_tokens, revocations, sessions
 
@@ -212,10 +218,17 @@ class SqlRefreshStore(SqlStore):
         return None if row is None else (_family(row), row["token_generation"])
 
     async def rotate(
-        self, family_id: str, expected_generation: int, new_digest: bytes, now: int
+        self,
+        family_id: str,
+        expected_generation: int,
+        new_digest: bytes,
+        now: int | Callable[[], int],
     ) -> RefreshFamily | None:
         try:
             async with self._db.begin() as conn:
+                # Read once the connection (and on SQLite, the write lock) is ours: the wait for
+                # them is not part of the grace window that counts from rotated_at.
+                rotated_at = time_of(now)
                 # The compare-and-set: racing rotations of one generation serialise on the row
                 # lock, and only the first still finds ``generation = expected`` once it is free.
                 row = (
@@ -227,7 +240,7 @@ class SqlRefreshStore(SqlStore):
                                 & (refresh_families.c.generation == expected_generation)
                                 & refresh_families.c.revoked_at.is_(None)
                             )
-                            .values(generation=expected_generation + 1, rotated_at=now)
+                            .values(generation=expected_generation + 1, rotated_at=rotated_at)
                             .returning(*refresh_families.c)
                         )
                     )
@@ -281,14 +294,16 @@ class SqlRefreshStore(SqlStore):
             ).mappings()
             return [_family(row) for row in rows]
 
-    async def prune(self, now: int) -> int:
-        doomed = select(refresh_families.c.family_id).where(refresh_families.c.expires_at <= now)
+    async def prune(self, now: int, *, revoked_before: int | None = None) -> int:
+        families = refresh_families.c
+        condition = families.expires_at <= now
+        if revoked_before is not None:
+            condition = condition | (families.revoked_at <= revoked_before)
+        doomed = select(families.family_id).where(condition)
         async with self._db.begin() as conn:
             # Explicit, so pruning does not depend on the foreign keys' ON DELETE CASCADE.
             await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(doomed)))
-            result = await conn.execute(
-                delete(refresh_families).where(refresh_families.c.expires_at <= now)
-            )
+            result = await conn.execute(delete(refresh_families).where(condition))
         return result.rowcount
 
 

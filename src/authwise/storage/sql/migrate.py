@@ -66,7 +66,14 @@ async def upgrade(url: str | URL, *, revision: str = HEAD, schema: str | None = 
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    db = Database(url, schema=schema, busy_timeout_ms=MIGRATION_BUSY_TIMEOUT_MS)
+    # A migration (and waiting for another server's) may take much longer than a request.
+    db = Database(
+        url,
+        schema=schema,
+        busy_timeout_ms=MIGRATION_BUSY_TIMEOUT_MS,
+        statement_timeout=MIGRATION_BUSY_TIMEOUT_MS / 1000,
+        queue_timeout=MIGRATION_BUSY_TIMEOUT_MS / 1000,
+    )
     try:
         async with db.read() as conn:
             if await conn.run_sync(_revision_of) == target:
