@@ -9,6 +9,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,12 +20,14 @@ from authwise.core.sessions import (
     SessionState,
     check,
     digests_equal,
+    in_rotation_grace,
     is_well_formed,
     new_handle,
     new_secret,
     new_session_id,
     secret_digest,
     start_deadlines,
+    successor_id,
 )
 
 POLICY = SessionPolicy()  # 30 min idle, 8 h absolute, touch once a minute
@@ -177,3 +180,37 @@ def test_an_expired_session_is_not_rotated() -> None:
     decision = check(Times(last_seen=0), 5000, POLICY, not_before=4000)
     assert not decision.active
     assert not decision.rotate
+
+
+def test_rotation_grace_is_bounded() -> None:
+    assert SessionPolicy(rotation_grace=0).rotation_grace == 0
+    with pytest.raises(ValueError, match="rotation_grace"):
+        SessionPolicy(rotation_grace=61)
+    with pytest.raises(ValueError, match="rotation_grace"):
+        SessionPolicy(rotation_grace=-1)
+
+
+def test_successor_ids_are_derived_under_a_key() -> None:
+    key = b"k" * 32
+    first = successor_id(key, "handle", "aw_s_old")
+    assert first == successor_id(key, "handle", "aw_s_old")  # the same old ID, the same new one
+    assert first.session_id.startswith("aw_s_")
+    assert is_well_formed(first.session_id, "aw_s_")
+    assert first.digest == secret_digest(first.session_id)
+    others = {
+        successor_id(b"x" * 32, "handle", "aw_s_old").session_id,
+        successor_id(key, "other", "aw_s_old").session_id,
+        successor_id(key, "handle", "aw_s_older").session_id,
+    }
+    assert first.session_id not in others
+    assert len(others) == 3
+    with pytest.raises(ValueError, match="256 bits"):
+        successor_id(b"short", "handle", "aw_s_old")
+
+
+def test_the_grace_window_counts_from_the_rotation() -> None:
+    policy = SessionPolicy(rotation_grace=10)
+    rotated = SimpleNamespace(created_at=0, rotated_at=1000, last_seen=1000)
+    assert in_rotation_grace(rotated, 999, policy)  # stamped a second ahead
+    assert in_rotation_grace(rotated, 1009, policy)
+    assert not in_rotation_grace(rotated, 1010, policy)
