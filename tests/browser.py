@@ -1,7 +1,7 @@
 """Debian's Chromium driven by Playwright, for every browser test.
 
-The browser decides every header it sends: no test sets one by hand (``extra_http_headers``
-and friends would test something no browser does; the sign-in page once failed that way).
+The browser decides every header it sends: no test sets one by hand (a header added by the
+test would test something no browser does; the sign-in page once failed that way).
 """
 
 from __future__ import annotations
