@@ -78,3 +78,16 @@ def live_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def create_user(env: Mapping[str, str], username: str, password: str, *options: str) -> None:
+    """``authwise users create USERNAME --password-stdin`` against a deployment's settings."""
+    created = subprocess.run(
+        [str(AUTHWISE), "users", "create", username, *options, "--password-stdin"],
+        input=password + "\n",
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from .live import AUTHWISE, free_port, live_server
+from .live import create_user, free_port, live_server
 from .test_outage import private_redis
 
 PASSWORD = "correct horse battery staple"
@@ -40,15 +40,7 @@ def test_16_3_revoked_tokens_stay_revoked_after_redis_loses_its_data(tmp_path: P
     port = free_port()
     data = tmp_path / "data"
     with private_redis(port), live_server(data, "--dev", env=_env(tmp_path, port)) as first:
-        created = subprocess.run(
-            [str(AUTHWISE), "users", "create", "ops", "--password-stdin"],
-            input=PASSWORD + "\n",
-            env=dict(first.env),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert created.returncode == 0, created.stderr
+        create_user(first.env, "ops", PASSWORD)
         revoked, kept = _tokens(first.url), _tokens(first.url)
         r = httpx.post(f"{first.url}/oauth/revoke", data={"token": revoked["access_token"]})
         assert r.status_code == 200
@@ -68,15 +60,7 @@ def test_16_5_a_revoke_during_a_redis_outage_completes_everywhere(tmp_path: Path
     with private_redis(port):
         env = _env(tmp_path, port)
         with live_server(data, "--dev", env=env) as a, live_server(data, "--dev", env=env) as b:
-            created = subprocess.run(
-                [str(AUTHWISE), "users", "create", "ops", "--password-stdin"],
-                input=PASSWORD + "\n",
-                env=dict(a.env),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert created.returncode == 0, created.stderr
+            create_user(a.env, "ops", PASSWORD)
             tokens = _tokens(a.url)
             assert _me(b.url, tokens["access_token"]) == 200
             down = subprocess.run(
