@@ -12,6 +12,7 @@ from authwise.core.keys import PrivateKey
 from authwise.errors import Conflict, RevokedToken, StorageError, StoreUnavailable
 from authwise.service import AuthService, KeyManager
 from authwise.storage.base import (
+    Event,
     EventKind,
     KeyRecord,
     LogEntry,
@@ -213,3 +214,27 @@ async def test_the_log_stays_bounded_under_a_long_run(
         assert all(e.event.at >= clock.now - service.config.event_retention for e in kept)
     assert most <= service.config.event_retention // 30 + 1
     assert await stores.log.head() == 240
+
+
+async def test_a_process_that_finds_a_gap_reloads_the_state_from_the_stores(
+    service: AuthService, stores: Stores, clock: Clock, alice: UserRecord
+) -> None:
+    """A process that slept past the retention missed entries that the log no longer has: it
+    reloads the key ring and the revocation entries, as at start."""
+    other = make_service(stores, clock)
+    await other.start(follow=False)
+    tokens = await service.password_grant("alice", PASSWORD)
+    other.verify_access_token(tokens.access_token)
+    await service.rotate_keys(force=True)
+    await service.revoke_token(tokens.refresh_token)
+    # Entries the other process never read are pruned (as after a long stall) ...
+    await stores.log.append([Event(kind=EventKind.ACCOUNT_ENABLED, at=clock.now, user_id="x")])
+    assert await stores.log.prune(clock.now + 1) > 1
+    await stores.log.append([Event(kind=EventKind.ACCOUNT_ENABLED, at=clock.now, user_id="y")])
+    assert other.tail.gaps == 0
+    await other.tail.catch_up()
+    assert other.tail.gaps == 1
+    await other.close()  # waits for the reload the gap started
+    assert other.key_ring.active.kid == service.key_ring.active.kid
+    with pytest.raises(RevokedToken):
+        other.verify_access_token(tokens.access_token)

@@ -10,7 +10,7 @@ import contextvars
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,23 +236,37 @@ class ServiceBase:
     def _apply(self, entry: LogEntry | None) -> None:
         """What every process does with an entry of the log (the tail's first subscriber)."""
         if entry is None:
-            return  # what was pruned can no longer affect any token
+            # Entries were pruned before this process read them: reload what they may have
+            # changed from the stores, as at start (the revocation entries, the key ring).
+            self._in_background(self._reload_snapshot())
+            return
         event = entry.event
         for record in revocation_records(event, self.config.max_access_ttl, self.config.leeway):
             self.revocations.apply(record)
         if event.kind is EventKind.KEY_RETIRED:
             self._forget_key(str(event.data.get("kid", "")))
         if event.kind in (EventKind.KEYS_CHANGED, EventKind.KEY_RETIRED):
-            # Handlers must not block: reload in a task (kept referenced until done).
-            task = asyncio.get_running_loop().create_task(self._reload_quietly())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._in_background(self._reload_quietly())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        # Handlers must not block: the work runs in a task (kept referenced until done).
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _reload_quietly(self) -> None:
         try:
             await self.reload_keys()
         except Exception:
             log.exception("reloading the key ring after a keys_changed event failed")
+
+    async def _reload_snapshot(self) -> None:
+        try:
+            for record in await self.stores.revocations.live(self.now()):
+                self.revocations.apply(record)
+            await self.reload_keys()
+        except Exception:
+            log.exception("reloading the state after a gap in the event log failed")
 
     async def rotate_keys(self, *, force: bool = False) -> KeyRing:
         """Advance the key ring to now: a rotation when one is due (or at once with ``force``),

@@ -67,6 +67,7 @@ class EventTail:
         self.position = 0
         """The sequence number of the last entry applied here."""
         self._relayed = 0
+        self._started = False
         self._subscriptions: list[Subscription] = []
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -81,6 +82,7 @@ class EventTail:
     async def start_at(self, position: int) -> None:
         """Follow the log from ``position`` on (entries up to it are taken as applied)."""
         self.position = self._relayed = position
+        self._started = True
 
     def _dispatch(self, entry: LogEntry | None) -> None:
         for subscription in list(self._subscriptions):
@@ -99,7 +101,7 @@ class EventTail:
                 entries = await self._log.read(self.position, limit=READ_BATCH)
                 if not entries:
                     break
-                if entries[0].seq != self.position + 1 and self.position > 0:
+                if entries[0].seq != self.position + 1 and self._started:
                     self.gaps += 1
                     log.warning(
                         "event log: entries %d..%d were pruned before this process read them",
