@@ -43,6 +43,8 @@ log = logging.getLogger("authwise.storage")
 
 SQLITE_POLL_INTERVAL = 0.005
 """Seconds between two ``PRAGMA data_version`` checks on SQLite."""
+_AFTER_WRITE_POLL = 0.1
+"""Seconds SQLite's watch polls data_version after inotify reported a write."""
 PG_SAFETY_POLL = 1.0
 """On PostgreSQL, readers look at the table at least this often even without a NOTIFY."""
 
@@ -127,17 +129,22 @@ class _SqliteWatch:
     async def wait(self, at_most: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + at_most
+        polling_until = 0.0
         while not self._changed():
-            remaining = deadline - loop.time()
+            now = loop.time()
+            remaining = deadline - now
             if remaining <= 0:
                 return
-            if self._notify.fd < 0:
+            if self._notify.fd < 0 or now < polling_until:
                 await asyncio.sleep(min(self._interval, remaining))
                 continue
             self._written.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
                     await self._written.wait()
+            # A write may come before its commit shows in data_version (the commit's last
+            # step goes to the mmapped -shm file, which inotify does not see): poll a moment.
+            polling_until = loop.time() + _AFTER_WRITE_POLL
 
     async def close(self) -> None:
         if self._notify.fd >= 0:
